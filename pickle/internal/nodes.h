@@ -1,0 +1,177 @@
+// pickle/internal/nodes.h: the node layouts behind Value, for the engine's
+// hot loops (Pickler, Unpickler, repr). Never installed; users go through
+// value.h.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pickle/internal/arena.h"
+#include "pickle/value.h"
+
+namespace shelf::pickle::internal {
+
+struct Node {
+  explicit Node(Kind k) : kind(k) {}
+  Kind kind;
+};
+
+// Int outside int64: minimal two's-complement little-endian bytes (never
+// empty, never representable in int64).
+struct BigIntNode : Node {
+  explicit BigIntNode(std::string_view le) : Node(Kind::Int), bytes(le) {}
+  std::string_view bytes;
+};
+
+struct ComplexNode : Node {
+  ComplexNode(double r, double i) : Node(Kind::Complex), real(r), imag(i) {}
+  double real, imag;
+};
+
+// Str (UTF-8, surrogatepass) or Bytes: immutable, payload in the arena.
+struct TextNode : Node {
+  TextNode(Kind k, std::string_view d) : Node(k), data(d) {}
+  std::string_view data;
+};
+
+struct TupleNode : Node {
+  TupleNode(Slot* it, uint32_t n) : Node(Kind::Tuple), items(it), size(n) {}
+  Slot* items;
+  uint32_t size;
+};
+
+struct MutableNode : Node {
+  using Node::Node;
+  uint64_t version = 0;
+};
+
+struct ByteArrayNode : MutableNode {
+  explicit ByteArrayNode(std::string_view d) : MutableNode(Kind::ByteArray), data(d) {}
+  std::string data;
+};
+
+struct ListNode : MutableNode {
+  ListNode() : MutableNode(Kind::List) {}
+  std::vector<Slot> items;
+};
+
+// Insertion-ordered hash table, as CPython's compact dict: entries in order,
+// plus an open-addressing index of positions into them. Erased entries stay
+// as holes (key kind None with `erased`) until the next rebuild.
+struct HashEntry {
+  uint64_t hash;
+  Slot key;
+  Slot value;
+  bool erased = false;
+};
+
+class HashTable {
+ public:
+  std::vector<HashEntry> entries;
+  size_t live = 0;
+
+  // Position of the entry whose key equals `key`, or -1.
+  int64_t find(const Slot& key, uint64_t hash) const;
+  // Inserts or (for an existing key) replaces the value, keeping the first
+  // key object as Python does. Returns true when a new key was added.
+  bool insert(const Slot& key, uint64_t hash, const Slot& value);
+  bool erase(const Slot& key, uint64_t hash);
+  void clear();
+  // Makes room for `n` more entries without rehashing on each insert.
+  void reserve(size_t n);
+
+ private:
+  void rebuild(size_t min_capacity);
+  size_t next_probe(size_t i, size_t& perturb) const;
+  size_t free_slot(uint64_t hash) const;
+  std::vector<int32_t> index_;  // -1 empty; else position in entries
+  size_t mask_ = 0;
+};
+
+// Dict, Set or FrozenSet (sets leave HashEntry::value unused).
+struct HashNode : MutableNode {
+  explicit HashNode(Kind k) : MutableNode(k) {}
+  HashTable table;
+};
+
+struct GlobalNode : Node {
+  GlobalNode(std::string_view m, std::string_view n) : Node(Kind::Global), module(m), name(n) {}
+  std::string_view module, name;
+};
+
+struct InstanceNode : MutableNode {
+  InstanceNode() : MutableNode(Kind::Instance) {}
+  Construction how = Construction::Reduce;
+  Slot callable;
+  Slot args;
+  Slot kwargs;
+  Slot state;
+  bool has_state = false;
+  std::vector<Slot> list_items;
+  std::vector<std::pair<Slot, Slot>> dict_items;
+};
+
+struct PersistentRefNode : Node {
+  explicit PersistentRefNode(Slot p) : Node(Kind::PersistentRef), pid(p) {}
+  Slot pid;
+};
+
+struct BufferNode : Node {
+  BufferNode(std::string_view d, bool ro) : Node(Kind::Buffer), data(d), readonly(ro) {}
+  std::string_view data;  // in the arena
+  bool readonly;
+};
+
+inline Slot node_slot(Node* node) {
+  Slot s;
+  s.kind = node->kind;
+  s.node = node;
+  s.is_big = node->kind == Kind::Int;
+  return s;
+}
+
+inline Slot int_slot(int64_t v) {
+  Slot s;
+  s.kind = Kind::Int;
+  s.i = v;
+  return s;
+}
+
+inline Slot float_slot(double v) {
+  Slot s;
+  s.kind = Kind::Float;
+  s.f = v;
+  return s;
+}
+
+inline Slot bool_slot(bool v) {
+  Slot s;
+  s.kind = Kind::Bool;
+  s.b = v;
+  return s;
+}
+
+// Python hash and equality on slots (see Value::hash and operator==).
+std::optional<uint64_t> slot_hash(const Slot& s);
+bool slots_equal(const Slot& a, const Slot& b, bool strict);
+
+// An Int slot from two's-complement little-endian bytes: inline when it
+// fits in int64, else a BigIntNode holding the minimal form.
+Slot make_int_from_le(Arena& arena, std::string_view le);
+
+// Raw access for the engine: the arena and slot behind a Value, and a Value
+// made from them (taking a reference on the arena).
+struct ValueAccess {
+  static Arena* arena(const Value& v) { return v.arena_; }
+  static const Slot& slot(const Value& v) { return v.slot_; }
+  static Value make(Arena* arena, const Slot& slot) { return Value(arena, slot); }
+  static Arena* arena(const Graph& g) { return g.arena_; }
+  static Graph graph(Arena* arena) { return Graph(arena); }
+};
+
+// The slot of `item` stored in `arena` (copying a Value of another graph in).
+Slot slot_in(Arena& arena, const Item& item);
+
+}  // namespace shelf::pickle::internal

@@ -1,0 +1,88 @@
+// pickle/internal/utf8.h: UTF-8 as Python's str stores it in a pickle.
+//
+// CPython pickles str with the 'surrogatepass' error handler, so a lone
+// surrogate (U+D800..U+DFFF) is legal there as its 3-byte form. Everything
+// else is strict UTF-8: no overlongs, nothing above U+10FFFF.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace shelf::pickle::internal {
+
+// Decodes the code point at `s[i]`, advancing i. Returns -1 (and leaves i)
+// on a malformed sequence. REQUIRES i < s.size().
+inline int32_t utf8_next(std::string_view s, size_t& i) {
+  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  uint8_t b0 = byte(i);
+  if (b0 < 0x80) {
+    ++i;
+    return b0;
+  }
+  size_t n;
+  int32_t cp;
+  int32_t min;
+  if ((b0 & 0xE0) == 0xC0) {
+    n = 2;
+    cp = b0 & 0x1F;
+    min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 3;
+    cp = b0 & 0x0F;
+    min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 4;
+    cp = b0 & 0x07;
+    min = 0x10000;
+  } else {
+    return -1;
+  }
+  if (i + n > s.size()) return -1;
+  for (size_t k = 1; k < n; ++k) {
+    uint8_t b = byte(i + k);
+    if ((b & 0xC0) != 0x80) return -1;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF) return -1;
+  i += n;
+  return cp;
+}
+
+// True when `s` is UTF-8 with lone surrogates allowed ('surrogatepass').
+inline bool valid_utf8_surrogatepass(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // Skip ASCII runs eight bytes at a time: most text is ASCII.
+    while (i + 8 <= s.size()) {
+      uint64_t word;
+      __builtin_memcpy(&word, s.data() + i, 8);
+      if (word & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    if (utf8_next(s, i) < 0) return false;
+  }
+  return true;
+}
+
+inline void utf8_append(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+}  // namespace shelf::pickle::internal
