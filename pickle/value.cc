@@ -1178,4 +1178,132 @@ Value Graph::buffer(std::string_view data, bool readonly) {
   return Value(arena_, internal::node_slot(arena_->make<BufferNode>(arena_->copy_bytes(data), readonly)));
 }
 
+// ---------------------------------------------------------------------------
+// Walking a graph
+
+namespace {
+
+// Calls `visit` on every slot held by `node` (not recursing).
+template <typename Visit>
+void for_each_child(Node* node, Visit&& visit) {
+  switch (node->kind) {
+    case Kind::Tuple: {
+      auto* t = static_cast<TupleNode*>(node);
+      for (uint32_t i = 0; i < t->size; ++i) visit(t->items[i]);
+      break;
+    }
+    case Kind::List:
+      for (Slot& s : static_cast<ListNode*>(node)->items) visit(s);
+      break;
+    case Kind::Dict:
+    case Kind::Set:
+    case Kind::FrozenSet:
+      for (HashEntry& e : static_cast<HashNode*>(node)->table.entries) {
+        if (e.erased) continue;
+        visit(e.key);
+        if (node->kind == Kind::Dict) visit(e.value);
+      }
+      break;
+    case Kind::Instance: {
+      auto* inst = static_cast<InstanceNode*>(node);
+      visit(inst->callable);
+      visit(inst->args);
+      visit(inst->kwargs);
+      if (inst->has_state) visit(inst->state);
+      for (Slot& s : inst->list_items) visit(s);
+      for (auto& [k, v] : inst->dict_items) {
+        visit(k);
+        visit(v);
+      }
+      break;
+    }
+    case Kind::PersistentRef: visit(static_cast<PersistentRefNode*>(node)->pid); break;
+    default: break;
+  }
+}
+
+// Depth-first over every node reachable from `root`, each once, with an
+// explicit stack. `visit(node)` returns false to skip the node's children.
+template <typename Visit>
+void walk_nodes(const Slot& root, Visit&& visit) {
+  if (!root.is_node()) return;
+  std::unordered_set<const Node*> seen{root.node};
+  std::vector<Node*> stack{root.node};
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    if (!visit(node)) continue;
+    std::vector<Node*> children;
+    for_each_child(node, [&](Slot& s) {
+      if (s.is_node() && seen.insert(s.node).second) children.push_back(s.node);
+    });
+    stack.insert(stack.end(), children.rbegin(), children.rend());
+  }
+}
+
+}  // namespace
+
+std::vector<Value> persistent_refs(const Value& root) {
+  std::vector<Value> refs;
+  Arena* arena = ValueAccess::arena(root);
+  walk_nodes(ValueAccess::slot(root), [&](Node* node) {
+    if (node->kind == Kind::PersistentRef) {
+      refs.push_back(ValueAccess::make(arena, internal::node_slot(node)));
+      return false;  // a pid is data about the reference, not part of the graph
+    }
+    return true;
+  });
+  return refs;
+}
+
+Value replace_persistent_refs(const Value& root,
+                              const std::function<std::optional<Value>(const Value& ref)>& lookup) {
+  Arena* arena = ValueAccess::arena(root);
+  if (!arena) return root;
+  Graph graph = ValueAccess::graph(arena);
+  std::unordered_map<const Node*, Slot> replacements;
+  auto replacement_for = [&](Node* node) -> const Slot* {
+    auto found = replacements.find(node);
+    if (found == replacements.end()) {
+      std::optional<Value> value = lookup(ValueAccess::make(arena, internal::node_slot(node)));
+      Slot slot = node_slot(node);
+      if (value) slot = ValueAccess::slot(graph.adopt(*value));
+      found = replacements.emplace(node, slot).first;
+    }
+    return &found->second;
+  };
+  const Slot& root_slot = ValueAccess::slot(root);
+  if (root_slot.is_node() && root_slot.node->kind == Kind::PersistentRef) {
+    return ValueAccess::make(arena, *replacement_for(root_slot.node));
+  }
+  std::vector<HashNode*> rehash;
+  walk_nodes(root_slot, [&](Node* node) {
+    if (node->kind == Kind::PersistentRef) return false;
+    bool changed = false;
+    for_each_child(node, [&](Slot& s) {
+      if (s.is_node() && s.node->kind == Kind::PersistentRef) {
+        const Slot* r = replacement_for(s.node);
+        if (r->node != s.node || !r->is_node()) {
+          s = *r;
+          changed = true;
+        }
+      }
+    });
+    if (changed) {
+      ++arena->mutations;
+      if (node->kind == Kind::Dict || node->kind == Kind::Set || node->kind == Kind::FrozenSet)
+        rehash.push_back(static_cast<HashNode*>(node));
+    }
+    return true;
+  });
+  // Replaced keys hash differently (references hash by identity).
+  for (HashNode* h : rehash) {
+    std::vector<HashEntry> entries = std::move(h->table.entries);
+    h->table.clear();
+    for (auto& e : entries)
+      if (!e.erased) h->table.insert(e.key, hash_or_throw(e.key), e.value);
+  }
+  return root;
+}
+
 }  // namespace shelf::pickle

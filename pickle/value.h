@@ -18,6 +18,7 @@
 
 #include <complex>
 #include <concepts>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -296,6 +297,19 @@ bool operator==(const Value& a, const Value& b);
 // 0.0 != -0.0) and the shape of sharing is not compared. What a round trip
 // through a pickle must preserve.
 bool strictly_equal(const Value& a, const Value& b);
+
+// Every PersistentRef node reachable from `root` (each node once, in the
+// order a depth-first walk meets them; root itself if it is one).
+std::vector<Value> persistent_refs(const Value& root);
+
+// Puts values in place of persistent references: every PersistentRef node
+// reachable from `root` for which `lookup(ref)` returns a value is
+// replaced, in every container (tuples and instances included) that holds
+// it, by that value (copied into root's graph if it lives elsewhere).
+// Returns root, or its replacement when root itself is a reference. What
+// store's eager resolution uses to join records into one object graph.
+Value replace_persistent_refs(const Value& root,
+                              const std::function<std::optional<Value>(const Value& ref)>& lookup);
 
 // A Graph is a handle to an arena; copies share it. The arena lives as long
 // as any Graph or Value of it.

@@ -67,6 +67,17 @@ inline bool valid_utf8_surrogatepass(std::string_view s) {
   return true;
 }
 
+// True when `s` is strict UTF-8 (no surrogates), as str.encode('utf-8')
+// produces: what shelve keys and LMDB keys must be.
+inline bool valid_utf8_strict(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    int32_t cp = utf8_next(s, i);
+    if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  }
+  return true;
+}
+
 inline void utf8_append(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
