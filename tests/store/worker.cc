@@ -1,0 +1,113 @@
+// tests/store/worker.cc: a second process for the store's multi-process
+// tests. Each command checks an invariant and exits non-zero (with a line
+// on stderr) when it breaks.
+//
+//   shelf_store_worker watch PATH SECONDS
+//       Reads snapshots until the record "done" appears (or SECONDS pass):
+//       in each, records blob:0..count-1 named by "count" all exist with
+//       the size "size" says. Prints the number of snapshots checked.
+//   shelf_store_worker invariant-writer PATH TRANSACTIONS
+//       Moves amounts between acct:0..99 (sum stays 10000) and bumps
+//       "commits" in each transaction.
+//   shelf_store_worker invariant-reader PATH SECONDS
+//       Checks that every snapshot has sum 10000 and "commits" never
+//       goes back.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "pickle/value.h"
+#include "store/shelf.h"
+
+using namespace shelf;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int fail(const std::string& why) {
+  std::fprintf(stderr, "worker: %s\n", why.c_str());
+  return 1;
+}
+
+int watch(const std::string& path, double seconds) {
+  store::Options options;
+  options.mode = store::OpenMode::kReadOnly;
+  store::Shelf shelf = store::Shelf::open(path, options);
+  auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  long snapshots = 0;
+  while (Clock::now() < deadline) {
+    store::ReadTxn txn = shelf.read();
+    auto count = txn.find("count");
+    auto size = txn.find("size");
+    if (count && size) {
+      int64_t n = count->as_int();
+      int64_t want = size->as_int();
+      for (int64_t i = 0; i < n; i += 1 + n / 50) {
+        auto raw = txn.get_raw("blob:" + std::to_string(i));
+        if (!raw) return fail("snapshot with count " + std::to_string(n) + " lacks blob:" + std::to_string(i));
+        pickle::Value v = *txn.find("blob:" + std::to_string(i));
+        if (static_cast<int64_t>(v.size()) != want) return fail("blob of the wrong size");
+      }
+    }
+    ++snapshots;
+    if (txn.contains("done")) break;
+  }
+  std::printf("%ld\n", snapshots);
+  return 0;
+}
+
+int invariant_writer(const std::string& path, long transactions) {
+  store::Shelf shelf = store::Shelf::open(path);
+  std::mt19937 rng(static_cast<unsigned>(std::random_device{}()));
+  for (long t = 0; t < transactions; ++t) {
+    store::WriteTxn txn = shelf.write();
+    int a = static_cast<int>(rng() % 100), b = static_cast<int>(rng() % 100);
+    int64_t amount = rng() % 10;
+    std::string ka = "acct:" + std::to_string(a), kb = "acct:" + std::to_string(b);
+    int64_t va = txn.get(ka).as_int();
+    txn.put(ka, pickle::Value(va - amount));
+    int64_t vb = txn.get(kb).as_int();
+    txn.put(kb, pickle::Value(vb + amount));
+    txn.put("commits", pickle::Value(txn.get("commits").as_int() + 1));
+    txn.commit();
+  }
+  return 0;
+}
+
+int invariant_reader(const std::string& path, double seconds) {
+  store::Options options;
+  options.mode = store::OpenMode::kReadOnly;
+  store::Shelf shelf = store::Shelf::open(path, options);
+  auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  int64_t last_commits = -1;
+  long snapshots = 0;
+  while (Clock::now() < deadline) {
+    store::ReadTxn txn = shelf.read();
+    int64_t sum = 0;
+    for (int i = 0; i < 100; ++i) sum += txn.get("acct:" + std::to_string(i)).as_int();
+    int64_t commits = txn.get("commits").as_int();
+    if (sum != 10000) return fail("snapshot sum " + std::to_string(sum));
+    if (commits < last_commits) return fail("commit counter went back");
+    last_commits = commits;
+    ++snapshots;
+  }
+  std::printf("%ld\n", snapshots);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) return fail("usage: shelf_store_worker watch|invariant-writer|invariant-reader PATH N");
+  std::string cmd = argv[1], path = argv[2];
+  try {
+    if (cmd == "watch") return watch(path, std::atof(argv[3]));
+    if (cmd == "invariant-writer") return invariant_writer(path, std::atol(argv[3]));
+    if (cmd == "invariant-reader") return invariant_reader(path, std::atof(argv[3]));
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  return fail("unknown command " + cmd);
+}
