@@ -1,0 +1,393 @@
+// pickle/internal/pickler_impl.h: the Pickler's machinery, shared by
+// pickle/pickler.cc (dispatch, memo, scalars, str and bytes) and
+// pickle/pickler_objects.cc (containers, globals, instances). Never
+// installed.
+//
+// Values to pickle bytes, byte-identical to CPython 3.11's C
+// pickler (Modules/_pickle.c) for built-in values. The save order is
+// pickle.py's: persistent_id, then the memo, then one encoder per kind.
+// docs/format.md gives the encodings per protocol.
+//
+// Two kinds of object reach the encoders: nodes of the value graph, and the
+// helper objects CPython would create on the way (the args tuple of
+// complex's reduce, the list inside set's reduce at protocols < 4, the
+// 'builtins' and 'complex' names of a STACK_GLOBAL...). Helpers are written
+// exactly as CPython writes them, memo entries included, but they have no
+// node: the persistent_id hook is only asked about graph values.
+//
+// CPython shares some objects by value that the graph keeps apart, and its
+// memo then emits a GET where identity alone would not: the empty str and
+// bytes, single-character str below U+0100 and single-byte bytes are
+// singletons, a class is one object however many GLOBALs named it, and a
+// module's name is one interned string. The memo keys those by value.
+#pragma once
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "pickle/internal/memo_table.h"
+#include "pickle/internal/nodes.h"
+#include "pickle/internal/pickle_output.h"
+#include "pickle/internal/pickle_text.h"
+#include "pickle/opcodes.h"
+#include "pickle/pickler.h"
+
+namespace shelf::pickle {
+
+namespace internal::pickler {
+
+constexpr size_t kBatchSize = 1000;  // pickle._BATCHSIZE
+constexpr uint32_t kMissing = MemoTable::kMissing;
+
+constexpr char op(Op o) { return static_cast<char>(o); }
+
+inline void put_le(char* dst, uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = static_cast<char>(v >> (8 * i));
+}
+
+[[noreturn]] inline void fail(const std::string& message) { throw PicklingError(message); }
+
+// Index into the singleton memo: str of one code point < 256 at [0, 256),
+// the empty str at 256, bytes of one byte at [257, 513), b'' at 513.
+constexpr size_t kEmptyStr = 256;
+constexpr size_t kBytes1 = 257;
+constexpr size_t kEmptyBytes = 513;
+constexpr size_t kSingletons = 514;
+constexpr size_t kNotSingleton = SIZE_MAX;
+
+inline size_t str_singleton(std::string_view utf8) {
+  if (utf8.empty()) return kEmptyStr;
+  auto b0 = static_cast<unsigned char>(utf8[0]);
+  if (utf8.size() == 1) return b0;
+  if (utf8.size() == 2 && (b0 == 0xC2 || b0 == 0xC3)) {
+    return (b0 & 0x1F) << 6 | (static_cast<unsigned char>(utf8[1]) & 0x3F);
+  }
+  return kNotSingleton;
+}
+
+inline size_t bytes_singleton(std::string_view data) {
+  if (data.empty()) return kEmptyBytes;
+  if (data.size() == 1) return kBytes1 + static_cast<unsigned char>(data[0]);
+  return kNotSingleton;
+}
+
+inline bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+}  // namespace internal::pickler
+
+using internal::BigIntNode;
+using internal::BufferNode;
+using internal::ComplexNode;
+using internal::GlobalNode;
+using internal::HashNode;
+using internal::InstanceNode;
+using internal::ListNode;
+using internal::MemoTable;
+using internal::Node;
+using internal::PersistentRefNode;
+using internal::PickleOutput;
+using internal::Slot;
+using internal::TextNode;
+using internal::TupleNode;
+using internal::ValueAccess;
+using namespace internal::pickler;
+
+class Pickler::Impl {
+ public:
+  Impl(Sink& sink, const PicklerOptions& options)
+      : options_(options),
+        proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
+        bin_(proto_ >= 1),
+        out_(sink) {
+    singletons_.fill(kMissing);
+  }
+
+  int protocol() const { return proto_; }
+  void dump(const Value& value);
+  void clear_memo();
+
+ private:
+  // Entering a container: nesting beyond max_depth is an error, as
+  // CPython's RecursionError, never a stack overflow.
+  class DepthGuard {
+   public:
+    explicit DepthGuard(Impl& impl) : impl_(impl) {
+      if (++impl_.depth_ > impl_.options_.max_depth) {
+        --impl_.depth_;
+        fail("maximum nesting depth (" + std::to_string(impl_.options_.max_depth) +
+             ") exceeded while pickling an object");
+      }
+    }
+    ~DepthGuard() { --impl_.depth_; }
+    DepthGuard(const DepthGuard&) = delete;
+    DepthGuard& operator=(const DepthGuard&) = delete;
+
+   private:
+    Impl& impl_;
+  };
+  // --- memo ----------------------------------------------------------------
+  void keep_alive(internal::Arena* arena);
+
+  static std::string global_key(std::string_view module, std::string_view name) {
+    std::string key;
+    key.reserve(module.size() + name.size() + 2);
+    key += 'g';
+    key += module;
+    key += '\0';
+    key += name;
+    return key;
+  }
+
+  // The memo index of a graph node, or kMissing. Scalars are never in it.
+  uint32_t lookup(const Slot& s) const {
+    switch (s.kind) {
+      case Kind::Str: {
+        size_t i = str_singleton(static_cast<const TextNode*>(s.node)->data);
+        if (i != kNotSingleton) return singletons_[i];
+        break;
+      }
+      case Kind::Bytes: {
+        size_t i = bytes_singleton(static_cast<const TextNode*>(s.node)->data);
+        if (i != kNotSingleton) return singletons_[i];
+        break;
+      }
+      case Kind::Global: {
+        auto* g = static_cast<const GlobalNode*>(s.node);
+        auto it = named_.find(global_key(g->module, g->name));
+        return it == named_.end() ? kMissing : it->second;
+      }
+      default:
+        break;
+    }
+    return memo_.find(s.node);
+  }
+
+  void memoize(const Slot& s) {
+    uint32_t index = next_memo_index();
+    switch (s.kind) {
+      case Kind::Str: {
+        size_t i = str_singleton(static_cast<const TextNode*>(s.node)->data);
+        if (i != kNotSingleton) {
+          singletons_[i] = index;
+          return emit_put(index);
+        }
+        break;
+      }
+      case Kind::Bytes: {
+        size_t i = bytes_singleton(static_cast<const TextNode*>(s.node)->data);
+        if (i != kNotSingleton) {
+          singletons_[i] = index;
+          return emit_put(index);
+        }
+        break;
+      }
+      case Kind::Global: {
+        auto* g = static_cast<const GlobalNode*>(s.node);
+        named_.emplace(global_key(g->module, g->name), index);
+        return emit_put(index);
+      }
+      default:
+        break;
+    }
+    memo_.insert(s.node, index);
+    emit_put(index);
+  }
+
+  // A helper object nobody else can refer to still takes a memo slot, as
+  // it does in CPython.
+  void memoize_fresh() { emit_put(next_memo_index()); }
+
+  uint32_t next_memo_index() {
+    if (memo_count_ == kMissing) fail("memo too large");
+    return memo_count_++;
+  }
+
+  void emit_put(uint32_t index) {
+    if (proto_ >= 4) {
+      out_.put(op(Op::MEMOIZE));
+    } else if (!bin_) {
+      emit_decimal_line(op(Op::PUT), index);
+    } else if (index < 256) {
+      out_.put2(op(Op::BINPUT), static_cast<char>(index));
+    } else {
+      char* p = out_.room(5);
+      p[0] = op(Op::LONG_BINPUT);
+      put_le(p + 1, index, 4);
+      out_.advance(5);
+    }
+  }
+
+  void emit_get(uint32_t index) {
+    if (!bin_) {
+      emit_decimal_line(op(Op::GET), index);
+    } else if (index < 256) {
+      out_.put2(op(Op::BINGET), static_cast<char>(index));
+    } else {
+      char* p = out_.room(5);
+      p[0] = op(Op::LONG_BINGET);
+      put_le(p + 1, index, 4);
+      out_.advance(5);
+    }
+  }
+
+  void emit_decimal_line(char opcode, int64_t v) {
+    char* p = out_.room(24);
+    p[0] = opcode;
+    auto res = std::to_chars(p + 1, p + 23, v);
+    *res.ptr = '\n';
+    out_.advance(static_cast<size_t>(res.ptr + 1 - p));
+  }
+  void rollback(uint32_t first);
+  // --- the dispatcher ----------------------------------------------------
+  void save(const Slot& s, bool pers_save);
+  // --- persistent ids ------------------------------------------------------
+  bool ask_persistent_id(const Slot& s);
+  // pickle.py's save_pers: the pid itself is pickled without asking the
+  // hook again (its parts are asked, as in CPython).
+  void save_pers(const Slot& pid, internal::Arena* pid_arena, const Value* holder = nullptr);
+  // str(pid), as CPython's save_pers writes it at protocol 0.
+  static std::string persistent_id_text(const Slot& pid, internal::Arena* arena, const Value* holder);
+  // --- scalars -------------------------------------------------------------
+  void save_bool(bool b);
+  void save_int(int64_t v);
+  void save_bigint(std::string_view le);
+  void save_float(double d);
+  // --- str and bytes -------------------------------------------------------
+  // The opcodes of a str, without its memo entry (_pickle.c save_unicode).
+  void save_str_data(std::string_view utf8);
+  // A str CPython creates on the way (the latin-1 text inside bytes' reduce
+  // at protocols < 3): a fresh object, unless it is a singleton.
+  void save_helper_str(std::string_view utf8);
+  // An interned identifier (a module name, 'latin1'): one object per text.
+  void save_interned_str(std::string_view utf8);
+  // Bytes: a graph node (`obj`), or a helper object (nullptr): the bytes
+  // inside bytearray's reduce, which CPython copies into a fresh object
+  // that is never one of the singletons. REQUIRES: obj not in the memo.
+  void save_bytes(std::string_view data, const Slot* obj);
+  void memoize_bytes(const Slot* obj, size_t single);
+  void save_bytes_data(std::string_view data);
+
+  // Python 2's save_string: STRING with Python 2's repr at protocol 0,
+  // SHORT_BINSTRING / BINSTRING otherwise.
+  void save_python2_str(std::string_view data) {
+    if (!bin_) {
+      out_.put(op(Op::STRING));
+      out_.put(internal::python2_str_repr(data));
+      return out_.put('\n');
+    }
+    char header[5];
+    if (data.size() < 256) {
+      header[0] = op(Op::SHORT_BINSTRING);
+      header[1] = static_cast<char>(data.size());
+      return out_.put_with_payload(header, 2, data);
+    }
+    if (data.size() > INT32_MAX) fail("a str larger than 2 GiB cannot be pickled for Python 2");
+    header[0] = op(Op::BINSTRING);
+    put_le(header + 1, data.size(), 4);
+    out_.put_with_payload(header, 5, data);
+  }
+  void save_bytearray(const Slot& s);
+  void save_bytearray_data(std::string_view data);
+  void save_buffer(const Slot& s);
+  // --- tuples --------------------------------------------------------------
+  void save_empty_tuple();
+
+  static constexpr std::array<Op, 4> kTupleOps = {Op::EMPTY_TUPLE, Op::TUPLE1, Op::TUPLE2, Op::TUPLE3};
+  // _pickle.c save_tuple, including the recursive case: if saving the
+  // items memoized the tuple (through a list or instance that contains it),
+  // the items are popped and the tuple fetched from the memo.
+  void save_tuple(const Slot& s);
+
+  // A tuple CPython builds on the way (reduce arguments): never recursive,
+  // always a fresh memo entry unless empty.
+  template <typename SaveItems>
+  void save_helper_tuple(size_t n, SaveItems&& save_items) {
+    out_.opcode_boundary();
+    DepthGuard guard(*this);
+    if (n <= 3 && proto_ >= 2) {
+      save_items();
+      out_.put(op(kTupleOps[n]));
+    } else {
+      out_.put(op(Op::MARK));
+      save_items();
+      out_.put(op(Op::TUPLE));
+    }
+    memoize_fresh();
+  }
+  // --- lists, dicts, sets --------------------------------------------------
+  void save_list(const Slot& s);
+
+  // _pickle.c batch_list_exact (and batch_list at protocol 0).
+  template <typename Item, typename Size>
+  void save_list_items(Item&& item, Size&& size) {
+    if (size() == 0) return;
+    if (!bin_) {
+      for (size_t i = 0; i < size(); ++i) {
+        save(item(i), false);
+        out_.put(op(Op::APPEND));
+      }
+      return;
+    }
+    if (size() == 1) {
+      save(item(0), false);
+      return out_.put(op(Op::APPEND));
+    }
+    size_t total = 0;
+    do {
+      out_.put(op(Op::MARK));
+      for (size_t batch = 0; total < size() && batch < kBatchSize; ++batch, ++total) save(item(total), false);
+      out_.put(op(Op::APPENDS));
+    } while (total < size());
+  }
+  void save_dict(const Slot& s);
+  void save_set(const Slot& s);
+  void save_frozenset(const Slot& s);
+  // Protocols < 4: set(list) and frozenset(list) through REDUCE.
+  void save_set_reduce(const Slot& s, std::string_view type);
+  // --- complex, globals, instances --------------------------------------
+  void save_complex(const Slot& s);
+  // REDUCE, then the memo: a reduce whose arguments reached the object
+  // itself has memoized it meanwhile; CPython then pops the fresh object
+  // and fetches the memoized one. `single` is the singleton slot of a
+  // helper bytes object (obj == nullptr), if any.
+  void finish_reduce(const Slot* obj, size_t single = kNotSingleton);
+  // A class or function by name (_pickle.c save_global), memoized by name:
+  // in CPython every GLOBAL of one name is the same object.
+  void save_global_named(std::string_view module, std::string_view name);
+  // GLOBAL, or INST: the same two lines under another opcode byte.
+  void emit_global_opcode(Op opcode, std::string_view module, std::string_view name);
+  // pickle.py's save_reduce for an inert instance: the call that builds
+  // it, the memo, then its list items, dict items and state.
+  void save_instance(const Slot& s);
+  void save_instance_items(const InstanceNode* node);
+  static const TupleNode* tuple_args(const Slot& args, const char* what);
+  // NEWOBJ_EX below protocol 4: CPython pickles
+  // functools.partial(cls.__new__, cls, *args, **kwargs)() instead; the
+  // partial reduces to partial(func) with state (func, args, kwargs, None)
+  // and cls.__new__ to getattr(cls, '__new__').
+  void save_newobj_ex_fallback(const Slot& cls, const Slot& args, const Slot& kwargs);
+
+  PicklerOptions options_;
+  int proto_;
+  bool bin_;
+  PickleOutput out_;
+  MemoTable memo_;
+  std::array<uint32_t, kSingletons> singletons_;
+  std::unordered_map<std::string, uint32_t> named_;  // 'g' globals, 's' interned names
+  uint32_t memo_count_ = 0;
+  std::vector<Graph> alive_;  // graphs whose nodes the memo refers to
+  internal::Arena* arena_ = nullptr;
+  size_t depth_ = 0;
+};
+
+}  // namespace shelf::pickle
