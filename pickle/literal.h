@@ -15,17 +15,29 @@ namespace shelf::pickle {
 
 class LiteralError : public std::runtime_error {
  public:
+  // what() reads "invalid syntax (line 1, column 4)"; message() is the
+  // part before the position, worded as CPython's SyntaxError.msg (or
+  // "malformed node or string: ..." where CPython raises ValueError).
   LiteralError(const std::string& message, size_t offset, size_t line, size_t column);
+  const std::string& message() const { return message_; }
   size_t offset() const { return offset_; }  // bytes from the start
   size_t line() const { return line_; }      // 1-based
   size_t column() const { return column_; }  // 1-based, in bytes
 
  private:
+  std::string message_;
   size_t offset_, line_, column_;
 };
 
 struct LiteralOptions {
-  size_t max_depth = 10'000;  // nesting of containers
+  // Nesting of brackets. CPython's tokenizer stops at 200; we allow more
+  // so that repr() of deep values parses back.
+  size_t max_depth = 10'000;
+  // A decimal int literal with more digits is an error, as in CPython 3.11
+  // (sys.get_int_max_str_digits(), default 4300): converting decimal text
+  // takes time quadratic in its length. Hex, octal and binary literals of
+  // any length are fine. 0 = no limit.
+  size_t max_int_digits = 4300;
 };
 
 // Parses one literal (surrounding whitespace allowed) into a new graph.
