@@ -1243,14 +1243,18 @@ void walk_nodes(const Slot& root, Visit&& visit) {
 
 }  // namespace
 
-std::vector<Value> persistent_refs(const Value& root) {
-  std::vector<Value> refs;
+void walk(const Value& root, const std::function<bool(const Value& node)>& visit) {
   Arena* arena = ValueAccess::arena(root);
   walk_nodes(ValueAccess::slot(root), [&](Node* node) {
-    if (node->kind == Kind::PersistentRef) {
-      refs.push_back(ValueAccess::make(arena, internal::node_slot(node)));
-      return false;  // a pid is data about the reference, not part of the graph
-    }
+    // A pid is data about the reference, not part of the graph.
+    return visit(ValueAccess::make(arena, internal::node_slot(node))) && node->kind != Kind::PersistentRef;
+  });
+}
+
+std::vector<Value> persistent_refs(const Value& root) {
+  std::vector<Value> refs;
+  walk(root, [&](const Value& node) {
+    if (node.kind() == Kind::PersistentRef) refs.push_back(node);
     return true;
   });
   return refs;

@@ -298,6 +298,12 @@ bool operator==(const Value& a, const Value& b);
 // through a pickle must preserve.
 bool strictly_equal(const Value& a, const Value& b);
 
+// Calls `visit` for `root` and every value it reaches that lives in a node
+// (scalars are skipped), each node once, depth-first in container order,
+// with an explicit stack (depth costs heap). `visit` returns false to skip
+// what the node holds. The pid of a PersistentRef is not visited.
+void walk(const Value& root, const std::function<bool(const Value& node)>& visit);
+
 // Every PersistentRef node reachable from `root` (each node once, in the
 // order a depth-first walk meets them; root itself if it is one).
 std::vector<Value> persistent_refs(const Value& root);

@@ -70,6 +70,7 @@ class Shelf {
   size_t max_key_size() const;
 
  private:
+  friend class Session;
   Shelf(std::shared_ptr<internal::Env> env, int protocol);
   std::shared_ptr<internal::Env> env_;
   int protocol_;

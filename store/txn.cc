@@ -87,22 +87,26 @@ void SharedTxn::end_all() {
   finished = true;
 }
 
-std::unique_ptr<TxnState> begin_read(const std::shared_ptr<Env>& env, int protocol) {
+std::unique_ptr<TxnState> begin_read(const std::shared_ptr<Env>& env, int protocol,
+                                     std::shared_ptr<Identity> identity) {
   auto shared = std::make_shared<SharedTxn>();
   shared->env = env;
   shared->protocol = protocol;
+  if (identity) shared->identity = std::move(identity);
   shared->stack.push_back(std::make_unique<LmdbTxn>(*env, nullptr, true));
   auto state = std::make_unique<TxnState>();
   state->shared = std::move(shared);
   return state;
 }
 
-std::unique_ptr<TxnState> begin_write(const std::shared_ptr<Env>& env, int protocol) {
+std::unique_ptr<TxnState> begin_write(const std::shared_ptr<Env>& env, int protocol,
+                                      std::shared_ptr<Identity> identity) {
   if (env->readonly())
     throw StoreError(StoreErrorCode::kReadOnly, "the shelf '" + env->path().string() + "' is open read-only");
   auto shared = std::make_shared<SharedTxn>();
   shared->env = env;
   shared->protocol = protocol;
+  if (identity) shared->identity = std::move(identity);
   shared->write = true;
   shared->stack.push_back(std::make_unique<LmdbTxn>(*env, nullptr, false));
   shared->lmdb_txn_id = mdb_txn_id(shared->top());
@@ -140,7 +144,7 @@ TxnState& Txn::state() const {
   return *state_;
 }
 
-pickle::Graph Txn::graph() const { return state().shared->graph; }
+pickle::Graph Txn::graph() const { return state().shared->identity->graph; }
 
 std::optional<std::string_view> Txn::get_raw(std::string_view key) const& {
   SharedTxn& s = usable(state());
@@ -157,17 +161,19 @@ std::optional<pickle::Value> Txn::find(std::string_view key, Resolve resolve) {
   SharedTxn& s = usable(state());
   std::string k(key);
   pickle::Value value;
-  if (auto cached = s.loaded.find(k); cached != s.loaded.end()) {
+  auto& loaded = s.identity->loaded;
+  if (auto cached = loaded.find(k); cached != loaded.end()) {
     value = cached->second;
   } else {
     std::optional<std::string_view> raw = get_raw(key);
     if (!raw) return std::nullopt;
     try {
-      value = s.graph.adopt(pickle::loads(*raw));
+      value = s.identity->graph.adopt(pickle::loads(*raw));
     } catch (const pickle::UnpicklingError& e) {
       throw StoreError(StoreErrorCode::kBadRecord, "record '" + k + "': " + e.what());
     }
-    s.loaded.emplace(k, value);
+    loaded.emplace(k, value);
+    s.identity->load_order.push_back(k);
   }
   if (resolve.depth == 0) return value;
 
@@ -183,9 +189,9 @@ std::optional<pickle::Value> Txn::find(std::string_view key, Resolve resolve) {
     for (const pickle::Value& r : pickle::persistent_refs(current)) {
       std::optional<std::string> target = reference_key(r);
       if (!target || reached.count(*target)) continue;
-      pickle::Value loaded = this->resolve(r);
-      reached.emplace(*target, loaded);
-      queue.emplace_back(loaded, depth + 1);
+      pickle::Value target_value = this->resolve(r);
+      reached.emplace(*target, target_value);
+      queue.emplace_back(target_value, depth + 1);
     }
   }
   auto lookup = [&](const pickle::Value& r) -> std::optional<pickle::Value> {
@@ -312,21 +318,21 @@ void WriteTxn::put(std::string_view key, const pickle::Value& value) {
   pickle::PicklerOptions options;
   options.protocol = s.protocol;
   std::string bytes = pickle::dumps(value, options);
-  s.loaded.erase(std::string(key));
+  s.identity->loaded.erase(std::string(key));
   s.perform({false, std::string(key), std::move(bytes)});
 }
 
 void WriteTxn::put_raw(std::string_view key, std::string_view bytes) {
   SharedTxn& s = usable(state());
   internal::check_key(*s.env, key);
-  s.loaded.erase(std::string(key));
+  s.identity->loaded.erase(std::string(key));
   s.perform({false, std::string(key), std::string(bytes)});
 }
 
 bool WriteTxn::erase(std::string_view key) {
   SharedTxn& s = usable(state());
   if (!contains(key)) return false;
-  s.loaded.erase(std::string(key));
+  s.identity->loaded.erase(std::string(key));
   s.perform({true, std::string(key), {}});
   return true;
 }
@@ -382,7 +388,7 @@ void WriteTxn::abort() {
     s.stack.pop_back();
     size_t start = s.savepoint_starts.back();
     s.savepoint_starts.pop_back();
-    for (size_t i = start; i < s.log.size(); ++i) s.loaded.erase(s.log[i].key);
+    for (size_t i = start; i < s.log.size(); ++i) s.identity->loaded.erase(s.log[i].key);
     s.log.resize(start);
   }
   st.done = true;

@@ -106,6 +106,7 @@ class ReadTxn : public Txn {
 
  private:
   friend class Shelf;
+  friend class Session;
   explicit ReadTxn(std::unique_ptr<internal::TxnState> state);
 };
 

@@ -24,6 +24,15 @@ struct LoggedWrite {
   std::string bytes;
 };
 
+// The objects a transaction has loaded: one per record, all in one graph.
+// A session keeps one across the transactions it begins, so identity lasts
+// as long as the session.
+struct Identity {
+  pickle::Graph graph;
+  std::unordered_map<std::string, pickle::Value> loaded;
+  std::vector<std::string> load_order;  // keys as they were first loaded
+};
+
 // State shared by a transaction and its savepoints.
 struct SharedTxn {
   std::shared_ptr<Env> env;
@@ -38,9 +47,7 @@ struct SharedTxn {
   uint64_t lmdb_txn_id = 0;
   bool finished = false;
 
-  // Values loaded in this transaction, one per record.
-  pickle::Graph graph;
-  std::unordered_map<std::string, pickle::Value> loaded;
+  std::shared_ptr<Identity> identity = std::make_shared<Identity>();
 
   MDB_txn* top() const { return stack.back()->get(); }
   // Runs the write at log[index] on the innermost transaction.
@@ -65,7 +72,10 @@ struct TxnState {
 // Throws kBadKey unless LMDB can store `key` in `env`.
 void check_key(const Env& env, std::string_view key);
 
-std::unique_ptr<TxnState> begin_read(const std::shared_ptr<Env>& env, int protocol);
-std::unique_ptr<TxnState> begin_write(const std::shared_ptr<Env>& env, int protocol);
+// `identity`, when given, is where loaded objects go (and come from).
+std::unique_ptr<TxnState> begin_read(const std::shared_ptr<Env>& env, int protocol,
+                                     std::shared_ptr<Identity> identity = nullptr);
+std::unique_ptr<TxnState> begin_write(const std::shared_ptr<Env>& env, int protocol,
+                                      std::shared_ptr<Identity> identity = nullptr);
 
 }  // namespace shelf::store::internal
