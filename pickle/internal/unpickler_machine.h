@@ -1,0 +1,203 @@
+// pickle/internal/unpickler_machine.h: the Unpickler's state machine: the
+// stack with MARKs kept apart, the memo, the limits, and the opcode loop
+// (pickle/unpickler.cc) with its colder handlers (pickle/unpickler_ops.cc).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "pickle/args.h"
+#include "pickle/framing.h"
+#include "pickle/internal/data_constructors.h"
+#include "pickle/internal/nodes.h"
+#include "pickle/unpickler.h"
+
+namespace shelf::pickle::internal {
+
+// The unpickling stack. MARKs live on a metastack of positions, as in
+// _pickle.c: the items below the topmost MARK are out of reach until it is
+// popped, so an opcode can never consume a MARK as a value. Items plus
+// MARKs never exceed Limits::max_depth.
+class SlotStack {
+ public:
+  SlotStack();
+  void configure(size_t max_depth);
+  void clear();
+
+  size_t size() const { return static_cast<size_t>(sp_ - base_); }
+  void push(const Slot& s) {
+    if (sp_ == limit_) [[unlikely]]
+      grow();
+    *sp_++ = s;
+  }
+  // The top item above the topmost MARK; kStackUnderflow when there is none.
+  Slot& top() {
+    if (sp_ - base_ <= fence_) [[unlikely]]
+      underflow();
+    return sp_[-1];
+  }
+  Slot pop() {
+    if (sp_ - base_ <= fence_) [[unlikely]]
+      underflow();
+    return *--sp_;
+  }
+  // The top `n` items (oldest first), popped; valid until the next push.
+  Slot* pop_n(size_t n) {
+    if (sp_ - base_ < fence_ + static_cast<ptrdiff_t>(n)) [[unlikely]]
+      underflow();
+    sp_ -= n;
+    return sp_;
+  }
+  void mark();
+  // Pops the topmost MARK and the items above it (kNoMark without one).
+  // The span stays valid until the next push.
+  std::span<Slot> pop_mark();
+  // POP: the top item, or the topmost MARK when no item lies above it.
+  void pop_item_or_mark();
+
+ private:
+  [[noreturn]] void underflow() const;
+  void grow();
+  void update_limit();
+
+  std::vector<Slot> storage_;
+  Slot* base_ = nullptr;
+  Slot* sp_ = nullptr;
+  Slot* limit_ = nullptr;  // end of storage, or where max_depth stops pushes
+  ptrdiff_t fence_ = 0;    // size at the topmost MARK, 0 without one
+  std::vector<size_t> marks_;
+  size_t max_depth_ = 0;
+};
+
+// The memo: dense for the sequential keys every Pickler writes, a hash map
+// for sparse ones, so LONG_BINPUT 0xffffffff costs one entry, not 4G.
+class Memo {
+ public:
+  const Slot* get(uint64_t key) const {
+    if (key < dense_.size()) [[likely]] {
+      const Slot& s = dense_[key];
+      return missing(s) ? nullptr : &s;
+    }
+    return sparse_.empty() ? nullptr : get_sparse(key);
+  }
+  // Stores `s` under `key`; returns the bytes newly held (for limits).
+  size_t put(uint64_t key, const Slot& s) {
+    if (key == dense_.size() && sparse_.empty()) [[likely]] {
+      dense_.push_back(s);
+      ++count_;
+      return sizeof(Slot);
+    }
+    return put_slow(key, s);
+  }
+  size_t size() const { return count_; }  // len(memo)
+  void clear();
+
+ private:
+  static bool missing(const Slot& s) { return s.kind == Kind::None && s.is_big; }
+  const Slot* get_sparse(uint64_t key) const;
+  size_t put_slow(uint64_t key, const Slot& s);
+
+  std::vector<Slot> dense_;  // holes are marked missing()
+  std::unordered_map<uint64_t, Slot> sparse_;
+  size_t count_ = 0;
+};
+
+class Machine {
+ public:
+  Machine(Source& source, UnpicklerOptions options);
+
+  Value load();
+  NoloadResult noload();
+  Graph graph() const { return graph_; }
+  size_t position() const { return position_; }
+
+ private:
+  // One pickle, up to STOP: the opcode loop, and the one place where a
+  // handler's DecodeFailure gains the opcode's offset and name.
+  template <bool kNoload>
+  Slot run_one();
+  template <bool kNoload>
+  Slot run();
+  void begin();
+  void end();
+
+  void charge(size_t bytes) {
+    charged_ += bytes;
+    if (charged_ > budget_) [[unlikely]]
+      over_budget();
+  }
+  void over_budget();
+  size_t budget_for(size_t extent) const;
+
+  // Builders (hot: inline in unpickler.cc).
+  Slot text(Kind kind, std::string_view data);
+  Slot tuple_of(const Slot* items, size_t n);
+  Slot empty_tuple();
+
+  // Colder handlers (unpickler_ops.cc). Each reads its stack operands and
+  // pushes its result; `noload_` makes them walk without building.
+  Slot decimal_int(const DecimalArg& d);
+  Slot long_le(std::string_view le);
+  Slot python2_str(std::string_view bytes);
+  Slot resolve_global(std::string_view module, std::string_view name);
+  void global(std::string_view module, std::string_view name);
+  void stack_global();
+  void reduce();
+  void newobj();
+  void newobj_ex();
+  void inst(std::string_view module, std::string_view name);
+  void obj();
+  Slot call(Construction how, const Slot& callable, const Slot& args, const Slot& kwargs);
+  void build();
+  void append();
+  void appends();
+  void setitem();
+  void setitems();
+  void additems();
+  void list();
+  void dict();
+  void frozenset();
+  void memo_get(uint64_t key);
+  void memo_put(uint64_t key);
+  void persistent(const Slot& pid);
+  void persid(std::string_view line);
+  void next_buffer();
+  void readonly_buffer();
+  void extension(int64_t code);
+  void proto(uint8_t version);
+
+  Source& source_;
+  UnpicklerOptions options_;
+  Graph graph_;
+  Arena* arena_;
+  FramedReader reader_;
+  bool memory_;  // the source is contiguous memory, parsed in place
+
+  SlotStack stack_;
+  Memo memo_;
+  CtorMap ctors_;
+  std::string scratch_;
+  Slot empty_tuple_;
+  bool have_empty_tuple_ = false;
+
+  int proto_ = 0;
+  bool noload_ = false;
+  std::vector<Value> noload_pids_;
+  size_t next_buffer_ = 0;
+
+  size_t op_offset_ = 0;  // of the current opcode, from the start of the pickle
+  int op_code_ = -1;      // the current opcode byte, -1 before it is read
+  uint64_t ops_left_ = 0;
+
+  size_t charged_ = 0;  // approximate bytes the graph holds from this Unpickler
+  size_t budget_ = 0;
+  size_t consumed_before_ = 0;  // input bytes of earlier pickles
+  size_t position_ = 0;
+};
+
+}  // namespace shelf::pickle::internal
