@@ -18,6 +18,7 @@
 #include "pickle/literal.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -70,6 +71,7 @@ class Parser {
 
   Value parse() {
     try {
+      check_utf8();
       Value v = run();
       if (deferred_) throw *deferred_;
       return v;
@@ -129,8 +131,10 @@ class Parser {
     if (!deferred_) deferred_ = error(std::string(kMalformed) + ": " + what, offset);
   }
 
-  static bool starts_operand(const Token& t) {
+  bool starts_operand(const Token& t) const {
     switch (t.kind) {
+      case Tok::Operator:  // *x, ~x, ... : valid Python, refused later
+        return src_[t.begin] == '*' || src_[t.begin] == '~' || src_.substr(t.begin, 3) == "...";
       case Tok::Number:
       case Tok::String:
       case Tok::Name:
@@ -140,6 +144,24 @@ class Parser {
         return true;
       default:
         return false;
+    }
+  }
+
+  // Source text is UTF-8 (what a Python str encodes to): no surrogates.
+  void check_utf8() const {
+    for (size_t i = 0; i < src_.size();) {
+      if (static_cast<unsigned char>(src_[i]) < 0x80) {
+        ++i;
+        continue;
+      }
+      size_t at = i;
+      int32_t cp = internal::utf8_next(src_, i);
+      if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        char msg[120];
+        std::snprintf(msg, sizeof msg, "(unicode error) 'utf-8' codec can't decode byte 0x%02x in position %zu",
+                      static_cast<unsigned char>(src_[at]), at);
+        throw SyntaxProblem{msg, at};
+      }
     }
   }
 
@@ -434,9 +456,10 @@ Value Parser::run() {
       bool was_key = false;
       if (f.type == Frame::Type::Brace) {
         if (f.brace == 0) f.brace = t.kind == Tok::Colon ? 2 : 1;
-        if (!v.value.hash()) malformed("unhashable type: '" + std::string(v.value.type_name()) + "'", v.offset);
         was_key = f.brace == 2 && !f.want_value;
         if (!was_key) f.want_value = false;
+        if ((was_key || f.brace == 1) && !v.value.hash())
+          malformed("unhashable type: '" + std::string(v.value.type_name()) + "'", v.offset);
       }
       if (was_key) {
         if (t.kind != Tok::Colon) {

@@ -355,8 +355,6 @@ class Printer {
       out_ += marker;
       return nullptr;
     }
-    if (stack_.size() + 1 > options_.max_depth)
-      throw ReprError("repr nesting exceeds the depth limit of " + std::to_string(options_.max_depth));
     active_.insert(node);
     out_ += opening;
     Frame& f = stack_.emplace_back();
@@ -374,7 +372,15 @@ class Printer {
     }
   }
 
+  // Every container counts toward the depth, empty ones included: a list
+  // nested 100,000 deep is 100,000 deep.
+  void check_depth() const {
+    if (stack_.size() + 1 > options_.max_depth)
+      throw ReprError("repr nesting exceeds the depth limit of " + std::to_string(options_.max_depth));
+  }
+
   void visit(const Slot& s) {
+    if (s.kind >= Kind::Tuple && s.kind != Kind::Global && s.kind != Kind::Buffer) check_depth();
     switch (s.kind) {
       case Kind::None: out_ += "None"; return;
       case Kind::Bool: out_ += s.b ? "True" : "False"; return;

@@ -7,8 +7,10 @@ Tables (each row is a C++ initializer; strings are ASCII C literals with
 octal escapes, so the file is plain ASCII whatever the values hold):
 - FLOAT_VECTOR(bits, "repr(float)"): special and random doubles.
 - COMPLEX_VECTOR(real bits, imag bits, "repr(complex)").
-- LITERAL_VECTOR("source", "repr(ast.literal_eval(source))"): ints, strings,
-  bytes, containers, and every number and string form the parser accepts.
+- LITERAL_VECTOR("source", "repr(ast.literal_eval(source))", round_trips):
+  ints, strings, bytes, containers, and every number and string form the
+  parser accepts; round_trips tells whether repr() reads back as the same
+  value (not for inf, nan or complex parts of -0.0).
 - LITERAL_ERROR("source", "message", line): sources ast.literal_eval
   refuses, with CPython's message (SyntaxError.msg, or "malformed node or
   string" for its ValueError) and line.
@@ -191,7 +193,17 @@ def emit():
             order = [x for x in (value if isinstance(value, set) else [])]
             if isinstance(value, set) and order != sorted(order):
                 continue
-        print("LITERAL_VECTOR(%s, %s)" % (c_str(src), c_str(text)))
+        # Whether repr() parses back to the same value in CPython too: not
+        # for inf and nan, nor for complex parts of -0.0 ("(-0-1j)" reads
+        # back as 0-1j).
+        try:
+            again = ast.literal_eval(text)
+            same = repr(again) == text and type(again) is type(value)
+        except (ValueError, SyntaxError):
+            same = False
+        if same and "j" in text and "-0" in text:
+            same = False
+        print("LITERAL_VECTOR(%s, %s, %s)" % (c_str(src), c_str(text), "true" if same else "false"))
     print("#endif")
 
     print("#ifdef LITERAL_ERROR")
