@@ -27,7 +27,8 @@ for o in pickletools.opcodes:
     if o.name == "MARK":
         pushes = 0  # MARK pushes a mark, not an item; the verifier knows.
     arg = o.arg.name if o.arg else "none"
-    doc = " ".join(o.doc.split(".")[0].split()) + "."
+    # The first line, as pickletools.dis(annotate=...) prints it.
+    doc = o.doc.split("\n", 1)[0]
     doc = doc.replace('"', "'")
     doc = doc.replace("found-byte", "four-byte")  # CPython typo
     print('OP(%s, 0x%02x, %s, %d, %s, %d, %d, "%s")' % (
