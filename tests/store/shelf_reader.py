@@ -37,8 +37,9 @@ def main(path):
     with env.begin() as txn:
         print("format", txn.get(b"format", db=meta).decode())
         for key, data in txn.cursor(db=records):
-            value = RecordUnpickler(data, txn, records, {}).load()
-            print(key.decode("utf-8"), repr(value))
+            key = key.decode("utf-8")
+            value = RecordUnpickler(data, txn, records, {key: None}).load()
+            print(key, repr(value))
 
 
 if __name__ == "__main__":
