@@ -14,8 +14,15 @@
 namespace shelf::pickle {
 
 struct DisOptions {
-  int indent = 4;            // per MARK level, as pickletools' indentlevel
-  bool annotate = false;     // add each opcode's one-line doc, as annotate=1
+  int indent = 4;  // blanks per open MARK, as pickletools' indentlevel
+  // Nonzero: append each opcode's one-line doc (the table's doc column),
+  // aligned as pickletools' annotate=N aligns it (N is a column hint; 1,
+  // or `true`, is the usual choice).
+  int annotate = 0;
+  // A listing longer than this throws UnpicklingError (kLimitExceeded):
+  // deeply nested MARKs indent every line, so a small hostile pickle could
+  // otherwise ask for a quadratic amount of text.
+  size_t max_output = size_t{256} << 20;
 };
 
 // The listing of the first pickle in `data`, as pickletools.dis(data) prints
