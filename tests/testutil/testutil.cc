@@ -84,8 +84,26 @@ std::string hex(std::string_view spaced_hex) {
   std::string out;
   out.reserve(spaced_hex.size() / 2);
   int high = -1;
-  for (char c : spaced_hex) {
+  for (size_t i = 0; i < spaced_hex.size(); ++i) {
+    char c = spaced_hex[i];
     if (c == ' ' || c == '\n' || c == '\t' || c == '\r') continue;
+    if (c == '(' && high < 0) {
+      // "(xx*N)": N copies of byte xx.
+      size_t close = spaced_hex.find(')', i);
+      size_t star = spaced_hex.find('*', i);
+      if (close == std::string_view::npos || star == std::string_view::npos || star != i + 3 ||
+          hex_digit(spaced_hex[i + 1]) < 0 || hex_digit(spaced_hex[i + 2]) < 0) {
+        throw std::invalid_argument("hex: malformed run, want (xx*N)");
+      }
+      size_t count = 0;
+      for (size_t j = star + 1; j < close; ++j) {
+        if (spaced_hex[j] < '0' || spaced_hex[j] > '9') throw std::invalid_argument("hex: bad run count");
+        count = count * 10 + static_cast<size_t>(spaced_hex[j] - '0');
+      }
+      out.append(count, static_cast<char>(hex_digit(spaced_hex[i + 1]) << 4 | hex_digit(spaced_hex[i + 2])));
+      i = close;
+      continue;
+    }
     int d = hex_digit(c);
     if (d < 0) throw std::invalid_argument(std::string("hex: not a hex digit: '") + c + "'");
     if (high < 0) {

@@ -14,8 +14,10 @@
 
 namespace shelf::testutil {
 
-// "80 04 95 ..." (whitespace anywhere, upper or lower case) to bytes.
-// Throws std::invalid_argument on an odd digit count or a non-hex character.
+// "80 04 95 ..." (whitespace anywhere, upper or lower case) to bytes. A
+// run "(78*70000)" stands for 70000 bytes 0x78 (the codec table's form for
+// large values). Throws std::invalid_argument on an odd digit count, a
+// non-hex character or a malformed run.
 std::string hex(std::string_view spaced_hex);
 
 // Bytes to lower-case hex pairs separated by single spaces ("80 04 95").
