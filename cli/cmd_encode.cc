@@ -30,7 +30,7 @@ int run_encode(const EncodeOptions& opts) {
   try {
     value = pickle::parse_literal(text);
   } catch (const pickle::LiteralError& e) {
-    throw CommandError(name + ":" + std::to_string(e.line()) + ":" + std::to_string(e.column()), e.what());
+    throw CommandError(name + ":" + std::to_string(e.line()) + ":" + std::to_string(e.column()), e.message());
   }
 
   pickle::PicklerOptions popts;

@@ -326,7 +326,7 @@ TEST_CASE("shelfctl dis: the listing, and the lines before a fault", "[cli]") {
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("PROTO      5") != std::string::npos);
   CHECK(r.out.find("STACK_GLOBAL") != std::string::npos);
-  CHECK(r.out.ends_with("highest protocol among opcodes = 5\n"));
+  CHECK(r.out.ends_with("highest protocol among opcodes = 4\n"));  // as pickletools counts
 
   // Same text as pickletools.dis, where CPython is installed.
   auto py = shelf::testutil::run_python(

@@ -1,5 +1,6 @@
 // The docs' examples are code that runs:
-// - every ```cpp block of docs/pickle.md is the text of a region
+// - every ```cpp block of docs/pickle.md (and of any doc that labels one)
+//   is the text of a region
 //   `// [doc:NAME]` ... `// [/doc:NAME]` of a tests/docs/*_example.cc file
 //   (announced by `<!-- example: NAME -->` right above the block), and those
 //   files are Catch2 tests that compile and run the same code;
@@ -128,25 +129,36 @@ std::map<std::string, std::string> example_regions() {
   return regions;
 }
 
-TEST_CASE("docs: every C++ example of docs/pickle.md is compiled and run", "[docs]") {
-  auto blocks = fenced_blocks(slurp(SHELF_SOURCE_DIR "/docs/pickle.md"));
+TEST_CASE("docs: every C++ example of the docs is compiled and run", "[docs]") {
+  // A doc opts in by labelling a block; from then on all its C++ blocks
+  // must be examples (docs/pickle.md, docs/store.md, ...).
   auto regions = example_regions();
   std::map<std::string, int> used;
-  int cpp_blocks = 0;
-  for (const Block& b : blocks) {
-    if (b.lang != "cpp") continue;
-    ++cpp_blocks;
-    INFO("docs/pickle.md line " << b.line_no);
-    REQUIRE_FALSE(b.label.empty());  // add <!-- example: NAME --> above the block
-    auto it = regions.find(b.label);
-    INFO("example " << b.label);
-    REQUIRE(it != regions.end());
-    CHECK(dedent(b.lines) == it->second);
-    ++used[b.label];
+  int pickle_md_blocks = 0;
+  for (const auto& entry : fs::directory_iterator(SHELF_SOURCE_DIR "/docs")) {
+    if (entry.path().extension() != ".md") continue;
+    std::string doc = "docs/" + entry.path().filename().string();
+    auto blocks = fenced_blocks(slurp(entry.path()));
+    bool opted_in = false;
+    for (const Block& b : blocks) opted_in |= b.lang == "cpp" && !b.label.empty();
+    if (!opted_in) continue;
+    for (const Block& b : blocks) {
+      if (b.lang != "cpp") continue;
+      if (doc == "docs/pickle.md") ++pickle_md_blocks;
+      INFO(doc << " line " << b.line_no);
+      CHECK_FALSE(b.label.empty());  // add <!-- example: NAME --> above the block
+      if (b.label.empty()) continue;
+      auto it = regions.find(b.label);
+      INFO("example " << b.label);
+      CHECK(it != regions.end());
+      if (it == regions.end()) continue;
+      CHECK(dedent(b.lines) == it->second);
+      ++used[b.label];
+    }
   }
-  CHECK(cpp_blocks > 5);
+  CHECK(pickle_md_blocks > 5);
   for (const auto& [name, text] : regions) {
-    INFO("tests/docs region " << name << " is not shown in docs/pickle.md");
+    INFO("tests/docs region " << name << " must appear in exactly one block of docs/*.md");
     CHECK(used[name] == 1);
   }
 }
