@@ -188,10 +188,20 @@ PrintedArg print_arg(const ArgValue& a) {
   return p;
 }
 
+// One pickle starting at data[start]. Listing offsets count from data[0]
+// (pickletools prints f.tell()); error offsets from data[start], as every
+// UnpicklingError's do.
 class Disassembler {
  public:
-  Disassembler(std::string_view data, const DisOptions& options)
-      : data_(data), options_(options), indent_(static_cast<size_t>(std::max(options.indent, 0)), ' ') {}
+  Disassembler(std::string_view data, size_t start, const DisOptions& options, std::unordered_set<std::string>& memo)
+      : data_(data.substr(start)),
+        start_(start),
+        options_(options),
+        indent_(static_cast<size_t>(std::max(options.indent, 0)), ' '),
+        memo_(memo) {}
+
+  // Offset in `data` just past the STOP, after run() succeeded.
+  size_t end() const { return start_ + end_; }
 
   std::string run(std::string* partial) {
     try {
@@ -211,13 +221,15 @@ class Disassembler {
     throw UnpicklingError(reason, std::move(detail), pos, op);
   }
 
-  std::string_view data_;
+  std::string_view data_;  // from the pickle's first byte
+  size_t start_;
+  size_t end_ = 0;
   const DisOptions& options_;
   std::string indent_;
   std::string out_;
-  std::vector<bool> stack_;          // true: a markobject
-  std::vector<size_t> markstack_;    // offsets of the open MARKs
-  std::unordered_set<std::string> memo_;  // keys stored, as decimal text
+  std::vector<bool> stack_;        // true: a markobject
+  std::vector<size_t> markstack_;  // listing offsets of the open MARKs
+  std::unordered_set<std::string>& memo_;  // keys stored, as decimal text
   size_t annocol_ = 0;
 };
 
@@ -255,7 +267,7 @@ void Disassembler::loop() {
     }
 
     char offset[32];
-    std::snprintf(offset, sizeof offset, "%5zu: ", pos);
+    std::snprintf(offset, sizeof offset, "%5zu: ", start_ + pos);
     emit(offset, pos, op);
 
     std::string line = code_text(byte);
@@ -352,13 +364,14 @@ void Disassembler::loop() {
            pos, op);
     stack_.resize(stack_.size() - numtopop);
     if (op == Op::MARK) {
-      markstack_.push_back(pos);
+      markstack_.push_back(start_ + pos);
       stack_.push_back(true);
     }
     stack_.insert(stack_.end(), pushes, false);
 
     if (op == Op::STOP) break;
   }
+  end_ = in.tell();
   emit("highest protocol among opcodes = " + std::to_string(maxproto) + "\n", pos, Op::STOP);
   if (!stack_.empty()) {
     size_t marks = static_cast<size_t>(std::count(stack_.begin(), stack_.end(), true));
@@ -372,8 +385,16 @@ void Disassembler::loop() {
 }  // namespace
 
 std::string dis(std::string_view data, const DisOptions& options, std::string* partial) {
-  Disassembler d(data, options);
+  std::unordered_set<std::string> memo;
+  Disassembler d(data, 0, options, memo);
   return d.run(partial);
+}
+
+std::string DisStream::next(std::string* partial) {
+  Disassembler d(data_, pos_, options_, memo_);
+  std::string listing = d.run(partial);
+  pos_ = d.end();
+  return listing;
 }
 
 }  // namespace shelf::pickle

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "pickle/errors.h"
 
@@ -31,5 +32,29 @@ struct DisOptions {
 // ValueError; `partial`, when given, receives the lines printed before the
 // error.
 std::string dis(std::string_view data, const DisOptions& options = {}, std::string* partial = nullptr);
+
+// Listings of consecutive pickles in one buffer (one Pickler's many dump()s),
+// as repeated pickletools.dis(f, memo=memo) calls on one file: listing
+// offsets count from the start of `data`, and a memo key stored by an
+// earlier pickle may be read by a later one. An error's offset() counts
+// from the start of the failing pickle, as every UnpicklingError's does.
+class DisStream {
+ public:
+  // `data` must outlive the DisStream.
+  explicit DisStream(std::string_view data, const DisOptions& options = {}) : data_(data), options_(options) {}
+
+  // True while bytes remain after the last pickle listed.
+  bool has_next() const { return pos_ < data_.size(); }
+  // The listing of the pickle at position(), which then moves past its
+  // STOP. Throws as dis() does, leaving position() where it was.
+  std::string next(std::string* partial = nullptr);
+  size_t position() const { return pos_; }
+
+ private:
+  std::string_view data_;
+  DisOptions options_;
+  size_t pos_ = 0;
+  std::unordered_set<std::string> memo_;
+};
 
 }  // namespace shelf::pickle

@@ -7,7 +7,8 @@ Python 2 pickles (STRING, BINSTRING, INST, OBJ, ...) come from
 `PYENV_VERSION=2.7.18 python`; without it those rows are left out (and the
 script says so on stderr).
 
-Each row: a name, the pickle as hex, pickletools' `annotate` argument, the
+Each row: a name (rows named stream_* hold several pickles, listed one after
+another with one memo, as pickletools' _memo_test does), the pickle as hex, pickletools' `annotate` argument, the
 text dis() printed (all of it, or the lines printed before it raised), and
 for a failure the exception pickletools raised plus what our UnpicklingError
 must carry: the reason, the byte offset and the opcode.
@@ -56,6 +57,9 @@ def values3():
     rec_dict["self"] = rec_dict
     rec_tuple = ([],)
     rec_tuple[0].append(rec_tuple)
+    doctest_L = []
+    doctest_T = (doctest_L,)
+    doctest_L.append(doctest_T)
     return [
         ("none", None), ("true", True), ("false", False),
         ("int0", 0), ("int1", 1), ("int_neg1", -1), ("int255", 255),
@@ -92,7 +96,40 @@ def values3():
         ("example", pickletools._Example(42)),
         ("range", range(1, 7)),
         ("many_strings", ["s%d" % i for i in range(300)]),
+        # pickletools' own doctests (_dis_test).
+        ("doctest_x", [1, 2, (3, 4), {b"abc": "def"}]),
+        ("doctest_dis", pickletools.dis),
+        ("doctest_examples", [pickletools._Example(42)] * 2),
+        ("doctest_L", doctest_L), ("doctest_T", doctest_T),
     ]
+
+
+def doctest_T_value():
+    L = []
+    T = (L,)
+    L.append(T)
+    return T
+
+
+def stream_rows():
+    """Pickles of one Pickler's successive dump()s: dis(f, memo=memo)."""
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        f = io.BytesIO()
+        p = pickle.Pickler(f, proto)
+        x = [1, 2, 3]
+        p.dump(x)  # pickletools' _memo_test
+        p.dump(x)
+        p.dump((x, "s"))
+        add("stream_memo_p%d" % proto, f.getvalue())
+
+
+def stream_text(data):
+    f = io.BytesIO(data)
+    memo = {}
+    out = io.StringIO()
+    while f.tell() < len(data):
+        pickletools.dis(f, out=out, memo=memo)
+    return out.getvalue()
 
 
 def py3_rows():
@@ -127,6 +164,7 @@ def py3_rows():
     add("py3_optimized_p0", pickletools.optimize(pickle.dumps([1, [2], (3,)], 0)))
     add("py3_optimized_p4", pickletools.optimize(pickle.dumps([1, [2], (3,)], 4)))
     # Annotated listings (pickletools' annotate column hint).
+    add("py3_doctest_T_annotate1_p3", pickle.dumps(doctest_T_value(), 3), 1)
     for annotate in (1, 20, 60):
         add("py3_annotate%d_p3" % annotate,
             pickle.dumps([1, "a", (2, None), {b"k": 1.5}], 3), annotate)
@@ -386,6 +424,7 @@ def c_string(s):
 
 def main():
     py3_rows()
+    stream_rows()
     py2_rows()
     pickletester_rows()
     hand_rows()
@@ -399,7 +438,10 @@ def main():
     for name, data, annotate in ROWS:
         assert name not in names, name
         names.add(name)
-        text, failure = run(data, annotate)
+        if name.startswith("stream_"):
+            text, failure = stream_text(data), None
+        else:
+            text, failure = run(data, annotate)
         etype, emsg, reason, offset, opname = failure or ("", "", "", 0, "")
         print("{%s,\n    %s,\n    %d,\n    %s,\n    %s, %s, %s, %d, %s}," % (
             c_string(name), c_string(data.hex()), annotate, c_string(text),
