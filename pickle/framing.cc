@@ -78,17 +78,18 @@ void FramedReader::begin_frame(uint64_t size) {
 
 void FramedReader::read_exact(std::string& buf, size_t n) {
   // Grow with what arrives: at most twice the bytes actually read.
+  // A short read is taken as a slow source, not the end: only a read of
+  // nothing is.
   size_t got = 0;
   buf.clear();
   while (got < n) {
-    size_t chunk = std::min(n - got, std::max(kFirstChunk, got));
-    buf.resize(got + chunk);
-    size_t r = source_->read(buf.data() + got, chunk);
-    got += r;
-    if (r < chunk) {
+    if (buf.size() == got) buf.resize(got + std::min(n - got, std::max(kFirstChunk, got)));
+    size_t r = source_->read(buf.data() + got, buf.size() - got);
+    if (r == 0) {
       buf.resize(got);
       truncated();
     }
+    got += r;
   }
 }
 
@@ -113,7 +114,7 @@ std::string_view FramedReader::take_line_slow() {
   for (;;) {
     size_t r = source_->readline(buf_, chunk);
     if (!buf_.empty() && buf_.back() == '\n') break;
-    if (r < chunk) {
+    if (r == 0) {
       base_ = buf_.data();
       p_ = end_ = base_ + buf_.size();
       fail(UnpicklingReason::kTruncated, "pickle data was truncated (no newline)");

@@ -129,7 +129,7 @@ void Machine::list() {
 
 void Machine::dict() {
   std::span<Slot> items = stack_.pop_mark();
-  if (items.size() % 2 != 0) fail(UnpicklingReason::kBadValue, "odd number of items for DICT");
+  if (items.size() % 2 != 0) fail(UnpicklingReason::kStackUnderflow, "odd number of items for DICT");
   if (noload_) {
     stack_.push(Slot());
     return;
@@ -204,7 +204,7 @@ void Machine::setitem() {
 void Machine::setitems() {
   std::span<Slot> items = stack_.pop_mark();
   Slot& target = stack_.top();
-  if (items.size() % 2 != 0) fail(UnpicklingReason::kBadValue, "odd number of items for SETITEMS");
+  if (items.size() % 2 != 0) fail(UnpicklingReason::kStackUnderflow, "odd number of items for SETITEMS");
   if (noload_) return;
   if (target.kind == Kind::Dict) {
     charge(items.size() / 2 * kEntryBytes);

@@ -1,1 +1,889 @@
+// tests/pickle/unpickler_test.cc: the Unpickler: every opcode, the sources,
+// Python 2 pickles, the find_global policies and data constructors, inert
+// instances, persistent ids, buffers, noload, and hostile input.
 #include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+#include <vector>
+
+#include "pickle/literal.h"
+#include "pickle/repr.h"
+#include "pickle/unpickler.h"
+#include "tests/testutil/testutil.h"
+
+namespace shelf::pickle {
+namespace {
+
+using namespace std::string_view_literals;
+using namespace std::string_literals;
+using enum UnpicklingReason;
+
+// A Python literal; "frozenset({...})", which literal_eval lacks, too.
+Value lit(std::string_view text) {
+  if (text.starts_with("frozenset(")) {
+    Graph g;
+    std::string_view inner = text.substr(10, text.size() - 11);
+    std::vector<Value> items;
+    if (!inner.empty())
+      for (Value v : parse_literal(inner, g).elements()) items.push_back(v);
+    return g.frozenset(items);
+  }
+  return parse_literal(text);
+}
+
+UnpicklingError error_of(std::string_view data, const UnpicklerOptions& options = {}) {
+  INFO("pickle: " << testutil::to_hex(data));
+  try {
+    Value v = loads(data, options);
+    FAIL("loaded: " << repr(v));
+  } catch (const UnpicklingError& e) {
+    return e;
+  }
+  throw std::logic_error("unreachable");
+}
+
+UnpicklingReason reason_of(std::string_view data, const UnpicklerOptions& options = {}) {
+  return error_of(data, options).reason();
+}
+
+UnpicklingReason error_of_load(Unpickler& u) {
+  try {
+    u.load();
+  } catch (const UnpicklingError& e) {
+    return e.reason();
+  }
+  FAIL("loaded without error");
+  throw std::logic_error("unreachable");
+}
+
+bool is_global(const Value& v, std::string_view module, std::string_view name) {
+  return v.kind() == Kind::Global && v.module() == module && v.name() == name;
+}
+
+// --- every opcode ------------------------------------------------------------
+
+struct OpRow {
+  std::string_view op;
+  std::string_view pickle;
+  std::string_view expected;  // a Python literal, or "" to check `kind` only
+  Kind kind = Kind::None;
+  std::optional<UnpicklingReason> error = std::nullopt;
+};
+
+const OpRow kOpRows[] = {
+    {"INT", "I42\n."sv, "42"},
+    {"BININT", "J\377\377\377\377."sv, "-1"},
+    {"BININT1", "K\005."sv, "5"},
+    {"BININT2", "M\000\001."sv, "256"},
+    {"LONG", "L123456789012345678901234567890L\n."sv, "123456789012345678901234567890"},
+    {"LONG1", "\212\011\000\000\000\000\000\000\000\000\001."sv, "18446744073709551616"},
+    {"LONG4", "\213\002\000\000\000\377\177."sv, "32767"},
+    {"STRING", "S'abc'\n."sv, "'abc'"},
+    {"BINSTRING", "T\003\000\000\000abc."sv, "'abc'"},
+    {"SHORT_BINSTRING", "U\003abc."sv, "'abc'"},
+    {"BINBYTES", "B\003\000\000\000abc."sv, "b'abc'"},
+    {"SHORT_BINBYTES", "C\003abc."sv, "b'abc'"},
+    {"BINBYTES8", "\216\003\000\000\000\000\000\000\000abc."sv, "b'abc'"},
+    {"BYTEARRAY8", "\226\003\000\000\000\000\000\000\000abc."sv, "", Kind::ByteArray},
+    {"NEXT_BUFFER", "\200\005\227."sv, "b'xyz'"},
+    {"READONLY_BUFFER", "\200\005\227\230."sv, "b'xyz'"},
+    {"NONE", "N."sv, "None"},
+    {"NEWTRUE", "\210."sv, "True"},
+    {"NEWFALSE", "\211."sv, "False"},
+    {"UNICODE", "Vab\\u20ac\n."sv, "'ab\\u20ac'"},
+    {"SHORT_BINUNICODE", "\214\002hi."sv, "'hi'"},
+    {"BINUNICODE", "X\002\000\000\000hi."sv, "'hi'"},
+    {"BINUNICODE8", "\215\002\000\000\000\000\000\000\000hi."sv, "'hi'"},
+    {"FLOAT", "F1.5\n."sv, "1.5"},
+    {"BINFLOAT", "G?\370\000\000\000\000\000\000."sv, "1.5"},
+    {"EMPTY_LIST", "]."sv, "[]"},
+    {"APPEND", "]K\001a."sv, "[1]"},
+    {"APPENDS", "](K\001K\002e."sv, "[1, 2]"},
+    {"LIST", "(K\001K\002l."sv, "[1, 2]"},
+    {"EMPTY_TUPLE", ")."sv, "()"},
+    {"TUPLE", "(K\001K\002t."sv, "(1, 2)"},
+    {"TUPLE1", "K\001\205."sv, "(1,)"},
+    {"TUPLE2", "K\001K\002\206."sv, "(1, 2)"},
+    {"TUPLE3", "K\001K\002K\003\207."sv, "(1, 2, 3)"},
+    {"EMPTY_DICT", "}."sv, "{}"},
+    {"DICT", "(K\001K\002d."sv, "{1: 2}"},
+    {"SETITEM", "}K\001K\002s."sv, "{1: 2}"},
+    {"SETITEMS", "}(K\001K\002K\003K\004u."sv, "{1: 2, 3: 4}"},
+    {"EMPTY_SET", "\217."sv, "set()"},
+    {"ADDITEMS", "\217(K\001K\002\220."sv, "{1, 2}"},
+    {"FROZENSET", "(K\001K\002\221."sv, "frozenset({1, 2})"},
+    {"POP", "K\001K\0020."sv, "1"},
+    {"DUP", "K\0012\206."sv, "(1, 1)"},
+    {"MARK", "(K\001t."sv, "(1,)"},
+    {"POP_MARK", "K\001(K\002K\0031."sv, "1"},
+    {"GET", "K\001p0\n0g0\n."sv, "1"},
+    {"BINGET", "K\001q\0000h\000."sv, "1"},
+    {"LONG_BINGET", "K\001r\000\000\000\0000j\000\000\000\000."sv, "1"},
+    {"PUT", "K\007p5\n0g5\n."sv, "7"},
+    {"BINPUT", "K\007q\0050h\005."sv, "7"},
+    {"LONG_BINPUT", "K\007r\005\000\001\0000j\005\000\001\000."sv, "7"},
+    {"MEMOIZE", "K\001\2240h\000."sv, "1"},
+    {"EXT1", "\202\001."sv, "", Kind::None, kBadArgument},
+    {"EXT2", "\203\001\000."sv, "", Kind::None, kBadArgument},
+    {"EXT4", "\204\001\000\000\000."sv, "", Kind::None, kBadArgument},
+    {"GLOBAL", "cmod\nname\n."sv, "", Kind::Global},
+    {"STACK_GLOBAL", "\214\003mod\214\004name\223."sv, "", Kind::Global},
+    {"REDUCE", "cbuiltins\ncomplex\nK\001K\002\206R."sv, "(1+2j)"},
+    {"BUILD", "cmod\nC\n)\201}K\001K\002sb."sv, "", Kind::Instance},
+    {"INST", "(K\001imod\nC\n."sv, "", Kind::Instance},
+    {"OBJ", "(cmod\nC\nK\001o."sv, "", Kind::Instance},
+    {"NEWOBJ", "cbuiltins\nint\nK\005\205\201."sv, "5"},
+    {"NEWOBJ_EX", "cmod\nC\n)}\222."sv, "", Kind::Instance},
+    {"PROTO", "\200\004N."sv, "None"},
+    {"STOP", "N."sv, "None"},
+    {"FRAME", "\200\004\225\002\000\000\000\000\000\000\000N."sv, "None"},
+    {"PERSID", "Pabc\n."sv, "", Kind::PersistentRef},
+    {"BINPERSID", "Vabc\nQ."sv, "", Kind::PersistentRef},
+};
+
+}  // namespace
+
+TEST_CASE("every opcode of pickletools loads", "[unpickler]") {
+  REQUIRE(all_ops().size() == 68);
+  std::set<std::string_view> covered;
+  for (const OpRow& row : kOpRows) covered.insert(row.op);
+  for (const OpInfo& info : all_ops()) {
+    INFO(info.name);
+    CHECK(covered.count(info.name) == 1);
+  }
+  for (const OpRow& row : kOpRows) {
+    DYNAMIC_SECTION(row.op) {
+      Graph g;
+      UnpicklerOptions options;
+      options.buffers = {g.bytes("xyz")};
+      if (row.error) {
+        UnpicklingError e = error_of(row.pickle, options);
+        CHECK(e.reason() == *row.error);
+        REQUIRE(e.opcode().has_value());
+        CHECK(op_info(*e.opcode()).name == row.op);
+        continue;
+      }
+      Value v = loads(row.pickle, options);
+      if (row.expected.empty()) {
+        CHECK(v.kind() == row.kind);
+      } else {
+        INFO("got " << repr(v));
+        CHECK(strictly_equal(v, lit(row.expected)));
+      }
+    }
+  }
+}
+
+TEST_CASE("text-form arguments read as CPython reads them", "[unpickler]") {
+  SECTION("INT and LONG: int() syntax, 'L' suffix, 00/01 booleans") {
+    CHECK(strictly_equal(loads("I-42\n."sv), Value(-42)));
+    CHECK(strictly_equal(loads("I 42 \n."sv), Value(42)));
+    CHECK(strictly_equal(loads("I4_2\n."sv), Value(42)));
+    CHECK(strictly_equal(loads("I010\n."sv), Value(10)));
+    CHECK(strictly_equal(loads("I-9223372036854775808\n."sv), lit("-9223372036854775808")));
+    CHECK(strictly_equal(loads("I9223372036854775808\n."sv), lit("9223372036854775808")));
+    CHECK(strictly_equal(loads("I00\n."sv), Value(false)));
+    CHECK(strictly_equal(loads("I01\n."sv), Value(true)));
+    CHECK(strictly_equal(loads("L12L\n."sv), Value(12)));
+    CHECK(strictly_equal(loads("L-12\n."sv), Value(-12)));
+    CHECK(strictly_equal(loads("L-123456789012345678901234567890L\n."sv), lit("-123456789012345678901234567890")));
+    CHECK(strictly_equal(loads("L00\n."sv), Value(0)));  // no bool hack for LONG
+    for (auto bad : {"I\n."sv, "I0x10\n."sv, "I1_\n."sv, "I1__0\n."sv, "I+\n."sv, "L1LL\n."sv, "I1.0\n."sv})
+      CHECK(reason_of(bad) == kBadArgument);
+  }
+  SECTION("text integers follow CPython's 4300-digit limit") {
+    std::string big = "I" + std::string(4300, '7') + "\n.";
+    CHECK(loads(big).int_decimal() == std::string(4300, '7'));
+    std::string too_big = "L" + std::string(4301, '7') + "L\n.";
+    CHECK(reason_of(too_big) == kLimitExceeded);
+    UnpicklerOptions unlimited;
+    unlimited.limits.max_int_digits = 0;
+    CHECK(loads(too_big, unlimited).int_decimal() == std::string(4301, '7'));
+  }
+  SECTION("FLOAT: float() syntax") {
+    CHECK(loads("F-2.5e3\n."sv).as_float() == -2500.0);
+    CHECK(loads("F 1.5 \n."sv).as_float() == 1.5);
+    CHECK(loads("F1_0.5\n."sv).as_float() == 10.5);
+    CHECK(loads("F.5\n."sv).as_float() == 0.5);
+    CHECK(loads("F5.\n."sv).as_float() == 5.0);
+    CHECK(loads("F0.1\n."sv).as_float() == 0.1);
+    CHECK(std::isinf(loads("Finf\n."sv).as_float()));
+    CHECK(loads("F-Infinity\n."sv).as_float() < 0);
+    CHECK(std::isnan(loads("Fnan\n."sv).as_float()));
+    CHECK(std::isinf(loads("F1e500\n."sv).as_float()));
+    CHECK(loads("F1e-500\n."sv).as_float() == 0.0);
+    for (auto bad : {"F\n."sv, "F0x10\n."sv, "F1.5junk\n."sv, "F1e\n."sv, "F_1\n."sv, "F1,5\n."sv, "Finfinit\n."sv})
+      CHECK(reason_of(bad) == kBadArgument);
+  }
+  SECTION("STRING: quoted, Python 2 escapes (codecs.escape_decode)") {
+    CHECK(strictly_equal(loads("S'\\x41\\101\\n\\q\\''\n."sv), lit("'AA\\n\\\\q\\''")));
+    CHECK(strictly_equal(loads("S\"a\\\"b\"\n."sv), lit("'a\"b'")));
+    CHECK(reason_of("S'\\x4'\n."sv) == kBadArgument);
+    CHECK(reason_of("S'abc\"\n."sv) == kBadArgument);
+    CHECK(reason_of("Sabc\n."sv) == kBadArgument);
+  }
+  SECTION("UNICODE: raw-unicode-escape") {
+    CHECK(strictly_equal(loads("Va\\u20ac\\U0001f600\\x\\\\\n."sv), lit("'a\\u20ac\\U0001f600\\\\x\\\\\\\\'")));
+    CHECK(strictly_equal(loads("V\351\n."sv), lit("'\\xe9'")));           // bytes are Latin-1
+    CHECK(strictly_equal(loads("V\\ud800\n."sv), lit("'\\ud800'")));      // a lone surrogate
+    CHECK(reason_of("V\\u12\n."sv) == kBadArgument);
+    CHECK(reason_of("V\\U00110000\n."sv) == kBadArgument);
+  }
+  SECTION("BINUNICODE: UTF-8 with surrogatepass") {
+    CHECK(strictly_equal(loads("X\003\000\000\000\355\240\200."sv), lit("'\\ud800'")));
+    CHECK(reason_of("X\001\000\000\000\377."sv) == kBadArgument);
+    CHECK(reason_of("\214\002\300\200."sv) == kBadArgument);  // overlong
+  }
+}
+
+TEST_CASE("Python 2 str follows the encoding option", "[unpickler]") {
+  const std::string_view p = "U\004caf\351."sv;  // 'caf\xe9'
+  UnpicklerOptions options;
+  CHECK(reason_of(p, options) == kBadArgument);
+  CHECK(std::string(error_of(p).what()).find("'ascii' codec can't decode byte 0xe9 in position 3") !=
+        std::string::npos);
+  options.encoding = StringEncoding::kLatin1;
+  CHECK(strictly_equal(loads(p, options), lit("'caf\\xe9'")));
+  options.encoding = StringEncoding::kBytes;
+  CHECK(strictly_equal(loads(p, options), lit("b'caf\\xe9'")));
+  options.encoding = StringEncoding::kUtf8;
+  CHECK(reason_of(p, options) == kBadArgument);
+  CHECK(strictly_equal(loads("U\005caf\303\251."sv, options), lit("'caf\\xe9'")));
+  CHECK(reason_of("U\003\355\240\200."sv, options) == kBadArgument);  // strict: no surrogates
+  // Only STRING, BINSTRING, SHORT_BINSTRING: BINBYTES stays bytes.
+  options.encoding = StringEncoding::kLatin1;
+  CHECK(strictly_equal(loads("C\001\351."sv, options), lit("b'\\xe9'")));
+}
+
+TEST_CASE("fix_imports maps Python 2 names only below protocol 3", "[unpickler]") {
+  CHECK(is_global(loads("c__builtin__\nunicode\n."sv), "builtins", "str"));
+  CHECK(is_global(loads("\200\002ccopy_reg\n_reconstructor\n."sv), "copyreg", "_reconstructor"));
+  CHECK(is_global(loads("\200\003c__builtin__\nunicode\n."sv), "__builtin__", "unicode"));
+  UnpicklerOptions off;
+  off.fix_imports = false;
+  CHECK(is_global(loads("c__builtin__\nunicode\n."sv, off), "__builtin__", "unicode"));
+  // The protocol is per pickle: a PROTO 3 earlier in the stream does not count.
+  std::string two = "\200\003N.c__builtin__\nunicode\n."s;
+  MemorySource source(two);
+  Unpickler u(source);
+  u.load();
+  CHECK(is_global(u.load(), "builtins", "str"));
+}
+
+TEST_CASE("data constructors build native values; others stay inert", "[unpickler]") {
+  struct Row {
+    std::string_view pickle;
+    std::string_view expected;  // "" when the result must stay an inert instance
+  };
+  const Row rows[] = {
+      // Python 2: set([1, 2]) at protocols 0 and 2
+      {"c__builtin__\nset\np0\n((lp1\nI1\naI2\natp2\nRp3\n."sv, "{1, 2}"},
+      {"\200\002c__builtin__\nset\nq\000]q\001(K\001K\002e\205q\002Rq\003."sv, "{1, 2}"},
+      {"cbuiltins\nfrozenset\n((K\001K\002ltR."sv, "frozenset({1, 2})"},
+      {"cbuiltins\nset\n)R."sv, "set()"},
+      {"cbuiltins\nset\n\217(K\003\220\205R."sv, "{3}"},
+      {"cbuiltins\ncomplex\n(F1.5\ntR."sv, "(1.5+0j)"},
+      {"cbuiltins\ncomplex\n)R."sv, "0j"},
+      {"c__builtin__\ncomplex\n(F3.0\nF0.0\ntR."sv, "(3+0j)"},
+      // CPython 3 bytes and bytearray at protocols 0-2
+      {"c_codecs\nencode\np0\n(V\351\np1\nVlatin1\np2\ntp3\nRp4\n."sv, "b'\\xe9'"},
+      {"c_codecs\nencode\n(Vabc\ntR."sv, "b'abc'"},
+      {"c__builtin__\nbytes\n)R."sv, "b''"},
+      {"\200\002c__builtin__\nbytes\nC\002hi\205R."sv, "b'hi'"},
+      {"cbuiltins\nlist\n((K\001K\002ttR."sv, "[1, 2]"},
+      {"cbuiltins\ntuple\n(]tR."sv, "()"},
+      {"cbuiltins\ndict\n(((K\001K\002tltR."sv, "{1: 2}"},
+      {"cbuiltins\nint\n(V12\ntR."sv, "12"},
+      {"cbuiltins\nint\n(F2.9\ntR."sv, "2"},
+      {"cbuiltins\nfloat\n(V1.5\ntR."sv, "1.5"},
+      {"cbuiltins\nstr\n)R."sv, "''"},
+      {"cbuiltins\nbool\n(K\002tR."sv, "True"},
+      {"cbuiltins\nbool\n(]tR."sv, "False"},
+      {"ccollections\nOrderedDict\n)R(K\001K\002K\003K\004u."sv, "{1: 2, 3: 4}"},
+      {"ccollections\nOrderedDict\n(](K\001K\002tatR."sv, "{1: 2}"},
+      {"ccopy_reg\n_reconstructor\n(c__builtin__\nlist\nc__builtin__\nobject\nNtR."sv, "[]"},
+      {"ccopyreg\n_reconstructor\n(cbuiltins\nlist\ncbuiltins\nlist\n(K\001K\002ltR."sv, "[1, 2]"},
+      // NEWOBJ is __new__: mutable types come out empty
+      {"\200\002cbuiltins\nlist\n]K\001a\205\201."sv, "[]"},
+      {"\200\002cbuiltins\ntuple\n]K\001a\205\201."sv, "(1,)"},
+      // arguments the constructor does not take: inert, never a guess
+      {"cbuiltins\ncomplex\n(V1+2j\ntR."sv, ""},
+      {"cbuiltins\nset\n(K\005tR."sv, ""},
+      {"cbuiltins\nbytes\n(K\005tR."sv, ""},
+      {"c_codecs\nencode\n(V\\u20ac\nVlatin1\ntR."sv, ""},
+      {"cbuiltins\nint\n(V12\nK\020tR."sv, ""},
+      {"ccopyreg\n_reconstructor\n(cmod\nC\ncbuiltins\nobject\nNtR."sv, ""},
+      {"cbuiltins\ndict\n)}(K\001K\002u\222."sv, ""},
+  };
+  for (const Row& row : rows) {
+    DYNAMIC_SECTION(testutil::to_hex(row.pickle)) {
+      Value v = loads(row.pickle);
+      INFO("got " << repr(v));
+      if (row.expected.empty()) {
+        CHECK(v.kind() == Kind::Instance);
+      } else {
+        CHECK(strictly_equal(v, lit(row.expected)));
+      }
+    }
+  }
+  SECTION("bytearray from bytes and from (str, 'latin-1')") {
+    CHECK(loads("\200\003cbuiltins\nbytearray\nC\002hi\205R."sv).kind() == Kind::ByteArray);
+    Value b = loads("c__builtin__\nbytearray\n(V\351\nVlatin-1\ntR."sv);
+    REQUIRE(b.kind() == Kind::ByteArray);
+    CHECK(b.as_bytes() == "\xe9");
+  }
+  SECTION("set members and dict keys must be hashable") {
+    UnpicklingError e = error_of("cbuiltins\nset\n(((lltR."sv);
+    CHECK(e.reason() == kBadValue);
+    CHECK(e.detail() == "unhashable type: 'list'");
+    CHECK(op_info(*e.opcode()).name == "REDUCE");
+    CHECK(error_of("}]K\001s."sv).detail() == "unhashable type: 'list'");
+    CHECK(reason_of("(}K\001d."sv) == kBadValue);
+    CHECK(reason_of("\217(]\220."sv) == kBadValue);
+    CHECK(reason_of("((l\221."sv) == kBadValue);
+    CHECK(reason_of("}(]\205K\002u."sv) == kBadValue);  // a tuple holding a list
+  }
+}
+
+TEST_CASE("find_global policies", "[unpickler]") {
+  const std::string_view set_p0 = "c__builtin__\nset\n((K\001ltR."sv;
+  const std::string_view system = "cos\nsystem\n(Vls\ntR."sv;
+  SECTION("build_data (default): data constructors build, the rest is inert") {
+    CHECK(strictly_equal(loads(set_p0), lit("{1}")));
+    Value v = loads(system);
+    REQUIRE(v.kind() == Kind::Instance);
+    CHECK(v.construction() == Construction::Reduce);
+    CHECK(is_global(v.callable(), "os", "system"));
+    CHECK(strictly_equal(v.args(), lit("('ls',)")));
+  }
+  SECTION("data_only refuses any other global, naming it") {
+    UnpicklerOptions options;
+    options.find_global = FindGlobal::data_only();
+    CHECK(strictly_equal(loads(set_p0, options), lit("{1}")));
+    UnpicklingError e = error_of(system, options);
+    CHECK(e.reason() == kForbiddenGlobal);
+    CHECK(e.detail() == "global 'os.system' is forbidden");
+    CHECK(e.offset() == 0);
+    CHECK(reason_of("\200\004\214\002os\214\006system\223."sv, options) == kForbiddenGlobal);
+    CHECK(reason_of("(Vx\nios\nsystem\n."sv, options) == kForbiddenGlobal);
+  }
+  SECTION("refuse_all refuses data constructors too (after fix_imports)") {
+    UnpicklerOptions options;
+    options.find_global = FindGlobal::refuse_all();
+    CHECK(error_of(set_p0, options).detail() == "global 'builtins.set' is forbidden");
+    CHECK(strictly_equal(loads("(K\001l."sv, options), lit("[1]")));
+  }
+  SECTION("inert_all keeps every call inert") {
+    UnpicklerOptions options;
+    options.find_global = FindGlobal::inert_all();
+    Value v = loads(set_p0, options);
+    REQUIRE(v.kind() == Kind::Instance);
+    CHECK(is_global(v.callable(), "builtins", "set"));
+    CHECK(strictly_equal(v.args(), lit("([1],)")));
+  }
+  SECTION("a user policy is asked once per global, with Python 3 names") {
+    std::vector<std::string> asked;
+    UnpicklerOptions options;
+    options.find_global = [&](std::string_view m, std::string_view n) {
+      asked.push_back(std::string(m) + "." + std::string(n));
+      return n == "set" ? GlobalAction::kInert : GlobalAction::kBuild;
+    };
+    Value v = loads("((c__builtin__\nset\n)Rc__builtin__\ncomplex\n)Rl."sv, options);
+    CHECK(asked == std::vector<std::string>{"builtins.set", "builtins.complex"});
+    CHECK(v[0].kind() == Kind::Instance);
+    CHECK(v[1].kind() == Kind::Complex);
+  }
+  CHECK(is_data_constructor("builtins", "set"));
+  CHECK(is_data_constructor("_codecs", "encode"));
+  CHECK(is_data_constructor("copyreg", "_reconstructor"));
+  CHECK(is_data_constructor("collections", "OrderedDict"));
+  CHECK_FALSE(is_data_constructor("__builtin__", "set"));  // callers map names first
+  CHECK_FALSE(is_data_constructor("os", "system"));
+  CHECK_FALSE(is_data_constructor("builtins", "eval"));
+}
+
+TEST_CASE("inert instances record how they were built", "[unpickler]") {
+  SECTION("REDUCE, then APPENDS, SETITEMS and BUILD on the object") {
+    Value v = loads("cmod\nC\n(K\001tR(K\002K\003e(K\004K\005u}Vx\nK\006sb."sv);
+    REQUIRE(v.kind() == Kind::Instance);
+    CHECK(v.construction() == Construction::Reduce);
+    CHECK(is_global(v.callable(), "mod", "C"));
+    CHECK(strictly_equal(v.args(), lit("(1,)")));
+    CHECK(v.kwargs().is_none());
+    auto li = v.list_items();
+    REQUIRE(li.size() == 2);
+    CHECK(strictly_equal(li[1], Value(3)));
+    auto di = v.dict_items();
+    REQUIRE(di.size() == 1);
+    CHECK(strictly_equal(di[0].second, Value(5)));
+    REQUIRE(v.state().has_value());
+    CHECK(strictly_equal(*v.state(), lit("{'x': 6}")));
+  }
+  SECTION("APPEND and SETITEM on an instance") {
+    Value v = loads("cmod\nC\n)RK\001aK\002K\003s."sv);
+    CHECK(v.list_items().size() == 1);
+    CHECK(v.dict_items().size() == 1);
+  }
+  SECTION("NEWOBJ_EX keeps args and kwargs") {
+    Value v = loads("\200\004\214\003mod\214\001C\223K\001\205}\214\001kK\002s\222."sv);
+    CHECK(v.construction() == Construction::NewObjEx);
+    CHECK(strictly_equal(v.args(), lit("(1,)")));
+    CHECK(strictly_equal(v.kwargs(), lit("{'k': 2}")));
+  }
+  SECTION("INST and OBJ") {
+    Value i = loads("(K\001K\002imod\nC\n."sv);
+    CHECK(i.construction() == Construction::Inst);
+    CHECK(strictly_equal(i.args(), lit("(1, 2)")));
+    Value o = loads("(cmod\nC\nK\001o."sv);
+    CHECK(o.construction() == Construction::Obj);
+    CHECK(strictly_equal(o.args(), lit("(1,)")));
+  }
+  SECTION("a call's callable may be an instance, never plain data") {
+    CHECK(loads("cmod\nf\n)R)R."sv).kind() == Kind::Instance);
+    CHECK(reason_of("K\001)R."sv) == kBadValue);
+    CHECK(reason_of("cmod\nC\nK\001\201."sv) == kBadValue);
+    CHECK(reason_of("(K\001o."sv) == kBadValue);
+  }
+  SECTION("BUILD on data: a false state is a no-op, any other an error") {
+    CHECK(strictly_equal(loads("]Nb."sv), lit("[]")));
+    CHECK(strictly_equal(loads("]}b."sv), lit("[]")));
+    CHECK(strictly_equal(loads("]N}\206b."sv), lit("[]")));
+    CHECK(reason_of("]}K\001K\002sb."sv) == kBadValue);
+  }
+  SECTION("APPEND, SETITEM, ADDITEMS on the wrong kind") {
+    CHECK(error_of("}K\001a."sv).detail() == "'dict' object has no attribute 'append'");
+    CHECK(reason_of("](K\001e(K\001K\002e)(e."sv) == kBadValue);
+    CHECK(reason_of("]K\001K\002s."sv) == kBadValue);
+    CHECK(reason_of("](K\001\220."sv) == kBadValue);
+    CHECK(reason_of("N\205(K\001K\002u."sv) == kBadValue);
+  }
+}
+
+TEST_CASE("identity: memo, shared and recursive values, one graph", "[unpickler]") {
+  Value self = loads("]q\000h\000a."sv);
+  CHECK(self[0].is(self));
+  Value d = loads("}q\000K\001h\000s."sv);
+  CHECK(d.get(1)->is(d));
+  Value t = loads("(]q\000h\000\205q\001a0h\001."sv);  // a tuple holding a list holding the tuple
+  REQUIRE(t.kind() == Kind::Tuple);
+  CHECK(t[0][0].is(t));
+  Value e = loads("))\206."sv);
+  CHECK(e[0].is(e[1]));  // one empty tuple, as CPython shares ()
+  CHECK(strictly_equal(loads("N.trailing garbage"sv), Value()));
+  SECTION("the memo is shared across loads of one Unpickler") {
+    std::string stream = "\200\002]q\000K\001a.\200\002]q\001h\000a."s;
+    MemorySource source(stream);
+    Unpickler u(source);
+    Value a = u.load();
+    CHECK(u.position() == 9);
+    Value b = u.load();
+    CHECK(u.position() == stream.size());
+    CHECK(b[0].is(a));
+    CHECK(a.graph() == u.graph());
+    CHECK(b.graph() == u.graph());
+    CHECK(error_of_load(u) == kTruncated);
+  }
+  SECTION("memo keys may be sparse; MEMOIZE uses len(memo)") {
+    Value v = loads("K\001r\377\377\377\3770K\002\224(j\377\377\377\377h\001t."sv);
+    CHECK(strictly_equal(v, lit("(1, 2)")));
+    CHECK(error_of("K\001q\007h\006."sv).detail() == "memo key 6 was never stored");
+    CHECK(error_of("g-1\n."sv).reason() == kMemoMissing);
+  }
+}
+
+// --- sources -------------------------------------------------------------------
+
+namespace {
+
+// Reads whatever the source still holds, through the Source interface.
+std::string drain(Source& source) {
+  std::string out;
+  char buf[256];
+  while (size_t n = source.read(buf, sizeof buf)) out.append(buf, n);
+  return out;
+}
+
+struct FromMemory {
+  explicit FromMemory(std::string data) : data_(std::move(data)), source_(data_) {}
+  Source& source() { return source_; }
+  std::string data_;
+  MemorySource source_;
+};
+
+struct FromIstream {
+  explicit FromIstream(std::string data) : in_(std::move(data)), source_(in_) {}
+  Source& source() { return source_; }
+  std::istringstream in_;
+  IstreamSource source_;
+};
+
+struct FromFd {
+  explicit FromFd(const std::string& data) : file_(std::tmpfile()), source_(fileno(file_)) {
+    REQUIRE(file_ != nullptr);
+    REQUIRE(::write(fileno(file_), data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+    REQUIRE(::lseek(fileno(file_), 0, SEEK_SET) == 0);
+  }
+  ~FromFd() { std::fclose(file_); }
+  Source& source() { return source_; }
+  std::FILE* file_;
+  FdSource source_;
+};
+
+// One byte per read(): every refill path of the streaming reader.
+struct FromDribble {
+  explicit FromDribble(std::string data) : source_(std::move(data)) {}
+  Source& source() { return source_; }
+  testutil::ShortReadSource source_;
+};
+
+std::string frame(std::string_view body) {  // FRAME opcode, length, body
+  std::string out = "\225"s;
+  uint64_t n = body.size();
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+  return out + std::string(body);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("a stream of pickles loads one pickle per load()", "[unpickler]", FromMemory, FromIstream,
+                   FromFd, FromDribble) {
+  const std::string p0 = "(lp0\nI1\naS'two'\np1\na."s;                       // protocol 0
+  const std::string p1 = "\200\002]q\002(h\000K\003e."s;                    // refers to p0's list
+  // Protocol 4: two frames, a GET of p1's memo, then STOP in the second.
+  const std::string p3 = "\200\004" + frame("]\224(\214\003abc\224h\002") + frame("e.");
+  const std::string p4 = "\200\005\226\003\000\000\000\000\000\000\000xyz."s;
+  const std::string all = p0 + p1 + p3 + p4 + "XYZ";
+  TestType input(all);
+  Unpickler u(input.source());
+  Value a = u.load();
+  CHECK(strictly_equal(a, lit("[1, 'two']")));
+  CHECK(u.position() == p0.size());
+  Value b = u.load();
+  CHECK(b[0].is(a));
+  CHECK(strictly_equal(b[1], Value(3)));
+  CHECK(u.position() == p0.size() + p1.size());
+  Value c = u.load();
+  CHECK(strictly_equal(c, lit("['abc', [[1, 'two'], 3]]")));
+  CHECK(c[1].is(b));
+  Value d = u.load();
+  CHECK(d.kind() == Kind::ByteArray);
+  CHECK(u.position() == all.size() - 3);
+  CHECK(drain(input.source()) == "XYZ");  // nothing past the last STOP was read
+}
+
+TEMPLATE_TEST_CASE("every proper prefix of a pickle is kTruncated", "[unpickler]", FromMemory, FromIstream,
+                   FromDribble) {
+  const std::string pickles[] = {
+      "(lp0\nI1\naL2L\naF3.5\naS'x'\naVy\nag0\na(dp1\nS'k'\nNs."s,
+      "\200\004" + frame("}\224(\214\001a\224K\001\214\001b\224]\224(K\002\212\001\377eu."),
+      "\200\003cbuiltins\nset\nq\000]q\001(K\001K\002e\205q\002Rq\003."s,
+  };
+  for (const std::string& p : pickles) {
+    for (size_t n = 0; n < p.size(); ++n) {
+      std::string prefix = p.substr(0, n);
+      INFO("prefix: " << testutil::to_hex(prefix));
+      TestType input(prefix);
+      Unpickler u(input.source());
+      CHECK(error_of_load(u) == kTruncated);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("errors over a stream name the same offset and opcode", "[unpickler]", FromMemory,
+                   FromIstream, FromFd, FromDribble) {
+  const std::string_view cases[] = {
+      "\200\002]q\000h\001."sv,
+      "\200\004\225\004\000\000\000\000\000\000\000K\001M\002\000."sv,  // BININT2 straddles the frame end
+      "\200\004\225\004\000\000\000\000\000\000\000NN\225\001."sv,  // FRAME inside an unfinished frame
+      "\200\004\225\002\000\000\000\000\000\000\000I1\n."sv,         // INT's line runs past the frame
+      "(K\001K\002u."sv,
+  };
+  for (std::string_view data : cases) {
+    UnpicklingError want = error_of(data);
+    TestType input{std::string(data)};
+    Unpickler u(input.source());
+    try {
+      u.load();
+      FAIL("loaded");
+    } catch (const UnpicklingError& e) {
+      INFO(testutil::to_hex(data) << ": " << e.what());
+      CHECK(std::string(e.what()) == want.what());
+      CHECK(e.reason() == want.reason());
+    }
+  }
+  // A frame that ends exactly at an opcode boundary is left for the input.
+  TestType ok{"\200\004\225\002\000\000\000\000\000\000\000K\001K\002\206."s};
+  CHECK(strictly_equal(Unpickler(ok.source()).load(), lit("(1, 2)")));
+  // Frames back to back; bytes after the STOP are not read.
+  TestType two{"\200\004\225\002\000\000\000\000\000\000\000K\001\225\001\000\000\000\000\000\000\000.."s};
+  CHECK(strictly_equal(Unpickler(two.source()).load(), Value(1)));
+  CHECK(drain(two.source()) == ".");
+}
+
+// --- persistent ids, buffers, noload ------------------------------------------
+
+TEST_CASE("persistent ids", "[unpickler]") {
+  const std::string_view p = "\200\002]q\000(X\001\000\000\000aQK\001X\001\000\000\000b\206Qe."sv;
+  SECTION("without a hook: PersistentRef nodes holding the pid") {
+    Value v = loads(p);
+    REQUIRE(v[0].kind() == Kind::PersistentRef);
+    CHECK(strictly_equal(v[0].pid(), lit("'a'")));
+    CHECK(strictly_equal(v[1].pid(), lit("(1, 'b')")));
+    Value q = loads("Pobj-1\n."sv);
+    CHECK(strictly_equal(q.pid(), lit("'obj-1'")));
+    CHECK(reason_of("P\351\n."sv) == kBadArgument);
+  }
+  SECTION("a persistent_load hook replaces them") {
+    UnpicklerOptions options;
+    std::vector<std::string> seen;
+    options.persistent_load = [&](const Value& pid, Graph& g) {
+      seen.push_back(repr(pid));
+      return g.list({repr(pid)});
+    };
+    Value v = loads(p, options);
+    CHECK(seen == std::vector<std::string>{"'a'", "(1, 'b')"});
+    CHECK(strictly_equal(v, lit("[[\"'a'\"], [\"(1, 'b')\"]]")));
+  }
+  SECTION("a hook rejects an id with UnpicklingError") {
+    UnpicklerOptions options;
+    options.persistent_load = [](const Value&, Graph&) -> Value {
+      throw UnpicklingError(kBadPersistentId, "unknown id", 0, std::nullopt);
+    };
+    UnpicklingError e = error_of(p, options);
+    CHECK(e.reason() == kBadPersistentId);
+    CHECK(e.offset() == 12);
+    CHECK(e.opcode() == Op::BINPERSID);
+    CHECK(e.detail() == "unknown id");
+  }
+}
+
+TEST_CASE("protocol 5 out-of-band buffers", "[unpickler]") {
+  const std::string_view p = "\200\005(\227\227\230l."sv;
+  CHECK(error_of(p).detail() == "pickle stream refers to out-of-band data but no *buffers* argument was given");
+  CHECK(reason_of(p) == kBadBuffer);
+  Graph g;
+  UnpicklerOptions options;
+  options.buffers = {g.buffer("one", false)};
+  CHECK(error_of(p, options).detail() == "not enough out-of-band buffers");
+  options.buffers.push_back(g.bytearray("two"));
+  Value v = loads(p, options);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].kind() == Kind::Buffer);
+  CHECK_FALSE(v[0].readonly());
+  CHECK(v[1].kind() == Kind::Buffer);  // READONLY_BUFFER made the bytearray a read-only view
+  CHECK(v[1].readonly());
+  CHECK(v[1].as_bytes() == "two");
+  CHECK(reason_of("K\001\230."sv) == kBadValue);
+}
+
+TEST_CASE("noload walks a pickle, building nothing but its persistent ids", "[unpickler]") {
+  std::string p = "\200\002]q\000(X\001\000\000\000aQcos\nsystem\n)R}K\001K\002\206Qse.N."s;
+  MemorySource source(p);
+  UnpicklerOptions options;
+  options.find_global = FindGlobal::refuse_all();  // nothing is resolved
+  options.persistent_load = [](const Value&, Graph&) -> Value {
+    FAIL("noload called persistent_load");
+    return {};
+  };
+  Unpickler u(source, options);
+  NoloadResult r = u.noload();
+  REQUIRE(r.persistent_ids.size() == 2);
+  CHECK(strictly_equal(r.persistent_ids[0], lit("'a'")));
+  CHECK(strictly_equal(r.persistent_ids[1], lit("(1, 2)")));
+  CHECK(r.protocol == 2);
+  CHECK(r.bytes_read == p.size() - 2);
+  CHECK(u.position() == p.size() - 2);
+  CHECK(u.load().is_none());  // and the stream goes on
+  SECTION("noload checks what load checks") {
+    for (std::string_view bad : {"(K\001u."sv, "h\001."sv, "\200\002K"sv, "\200\006."sv, "K\001\377."sv}) {
+      UnpicklingError want = error_of(bad);
+      MemorySource s(bad);
+      try {
+        Unpickler(s).noload();
+        FAIL("noload accepted " << testutil::to_hex(bad));
+      } catch (const UnpicklingError& e) {
+        CHECK(std::string(e.what()) == want.what());
+      }
+    }
+  }
+}
+
+// --- hostile input and limits --------------------------------------------------
+
+TEST_CASE("hostile lengths and indices cost only what the input holds", "[unpickler]") {
+  // Each is a few bytes claiming gigabytes or billions.
+  CHECK(strictly_equal(loads("Nr\377\377\377\377j\377\377\377\377."sv), Value()));
+  CHECK(reason_of("\216\377\377\377\377\377\377\377\177abc."sv) == kTruncated);
+  CHECK(reason_of("\216\377\377\377\377\377\377\377\377abc."sv) == kTruncated);
+  CHECK(reason_of("\215\000\000\000\000\001\000\000\000abc."sv) == kTruncated);
+  CHECK(reason_of("\226\000\000\000\000\001\000\000\000abc."sv) == kTruncated);
+  CHECK(reason_of("\213\377\377\377\177abc."sv) == kTruncated);
+  CHECK(reason_of("\213\377\377\377\377abc."sv) == kBadArgument);   // negative LONG4 length
+  CHECK(reason_of("T\377\377\377\377abc."sv) == kBadArgument);      // negative BINSTRING length
+  CHECK(reason_of("\200\004\225\377\377\377\377\377\377\377\377N."sv) == kTruncated);
+  CHECK(reason_of("g99999999999999999999\n."sv) == kMemoMissing);
+  CHECK(reason_of("Np99999999999999999999\n."sv) == kBadArgument);
+  // Sparse memo keys cost an entry each, not a vector up to the key.
+  std::string sparse = "N";
+  for (uint32_t k = 0; k < 200; ++k) {
+    uint32_t key = 0xffffffffu - k * 7919u;
+    sparse += 'r';
+    for (int i = 0; i < 4; ++i) sparse += static_cast<char>((key >> (8 * i)) & 0xff);
+  }
+  CHECK(loads(sparse + ".").is_none());
+}
+
+TEST_CASE("limits: depth, memo, memory, opcodes", "[unpickler]") {
+  SECTION("a 100,000-deep nesting loads; max_depth stops it") {
+    std::string deep = "\200\002" + std::string(100000, ']') + std::string(99999, 'a') + ".";
+    Value v = loads(deep);
+    size_t depth = 0;
+    for (Value x = v; x.size() == 1; x = x[0]) ++depth;
+    CHECK(depth == 99999);
+    UnpicklerOptions options;
+    options.limits.max_depth = 1000;
+    CHECK(reason_of(deep, options) == kLimitExceeded);
+    CHECK(reason_of(std::string(2000, '('), options) == kLimitExceeded);
+    CHECK(reason_of(std::string(600, '(') + std::string(600, 'N'), options) == kLimitExceeded);
+  }
+  SECTION("max_memo") {
+    UnpicklerOptions options;
+    options.limits.max_memo = 10;
+    std::string ten = "N" + std::string(10, '\224') + ".";
+    CHECK(loads(ten, options).is_none());
+    std::string eleven = "N" + std::string(11, '\224') + ".";
+    CHECK(reason_of(eleven, options) == kLimitExceeded);
+  }
+  SECTION("memory relative to the input") {
+    // GET amplification: 2 bytes of input per 16-byte slot.
+    std::string gets = "]\224(" + std::string();
+    for (int i = 0; i < 50000; ++i) gets += "h\000"s;
+    gets += "l.";
+    UnpicklerOptions options;
+    CHECK(loads(gets, options).size() == 50000);
+    options.limits.memory_ratio = 2;
+    options.limits.memory_slack = 1000;
+    UnpicklingError e = error_of(gets, options);
+    CHECK(e.reason() == kLimitExceeded);
+    std::istringstream in(gets);
+    IstreamSource stream(in);
+    Unpickler u(stream, options);
+    CHECK(error_of_load(u) == kLimitExceeded);
+  }
+  SECTION("max_ops") {
+    UnpicklerOptions options;
+    options.limits.max_ops = 4;
+    CHECK(strictly_equal(loads("K\001K\002\206."sv, options), lit("(1, 2)")));
+    CHECK(reason_of("K\001K\002K\003\207."sv, options) == kLimitExceeded);
+  }
+}
+
+// --- CPython as the oracle ------------------------------------------------------
+
+namespace {
+
+// Runs `script`, which prints "<pickle hex> <repr>" per line, and checks
+// that each pickle loads to a value whose repr is CPython's.
+void check_against_python(std::string_view version, std::string_view script, StringEncoding encoding,
+                          std::string_view input = {}) {
+  auto result = testutil::run_python(version, script, input);
+  if (!result) return;
+  INFO("python " << version << " stderr: " << result->err);
+  REQUIRE(result->exit_code == 0);
+  std::istringstream lines(result->out);
+  std::string line;
+  size_t count = 0;
+  UnpicklerOptions options;
+  options.encoding = encoding;
+  while (std::getline(lines, line)) {
+    size_t space = line.find(' ');
+    std::string data = testutil::hex(line.substr(0, space));
+    std::string want = line.substr(space + 1);
+    INFO("pickle " << line.substr(0, std::min<size_t>(space, 200)));
+    std::string got;
+    try {
+      got = repr(loads(data, options));
+    } catch (const std::exception& e) {
+      got = std::string("error: ") + e.what();
+    }
+    CHECK(got == want);
+    ++count;
+  }
+  CHECK(count > 50);
+}
+
+constexpr std::string_view kValuesScript = R"PY(
+import pickle, sys, collections
+big = 2**64
+values = [None, True, False, 0, 1, -1, 255, 256, 65535, 65536, 2**31 - 1, -2**31, 2**31, 2**63 - 1,
+          -2**63, 2**63, -2**63 - 1, big, -big, 3**100, -(7**200), 1.5, -0.0, float('inf'), -float('inf'),
+          1e300, 5e-324, 0.1, 3+4j, -1j, b'', b'abc', bytes(range(256)), bytearray(b'xy'), '', 'abc',
+          'caf\xe9', '\u20ac', '\U0001f600', 'a\nb\\c"\'', '\ud800', (), (1,), (1, 2), (1, 2, 3),
+          tuple(range(10)), [], [1, [2, [3]]], {}, {'a': 1, 'b': [1, 2]}, {1: 2, (1, 2): 'x'},
+          set(), {1, 2, 3}, frozenset(), frozenset({'a'}), list(range(10000)), 'x' * 70000,
+          b'y' * 70000, {i: str(i) for i in range(2000)}]
+shared = [1, 2]
+values.append([shared, shared, (shared,)])
+rec = []
+rec.append(rec)
+values.append(rec)
+d = {}
+d['self'] = d
+values.append(d)
+for v in values:
+    for proto in range(6):
+        print(pickle.dumps(v, protocol=proto).hex(), repr(v))
+)PY";
+
+}  // namespace
+
+TEST_CASE("pickles made by CPython 3 load to CPython's repr", "[unpickler][interop]") {
+  for (std::string_view version : {""sv, "3.6.15"sv, "3.8.18"sv, "3.13.0"sv}) {
+    if (!version.empty() && !testutil::have_python(version)) {
+      WARN("python " << version << " not installed: skipped");
+      continue;
+    }
+    // 3.6 lacks protocol 5.
+    std::string script(kValuesScript);
+    if (version == "3.6.15") script.replace(script.find("range(6)"), 8, "range(5)");
+    check_against_python(version, script, StringEncoding::kAscii);
+  }
+}
+
+TEST_CASE("pickles made by Python 2.7 load as Python 3 loads them", "[unpickler][interop]") {
+  if (!testutil::have_python("2.7.18")) {
+    WARN("python 2.7.18 not installed: skipped");
+    return;
+  }
+  // Python 2 writes the pickles; Python 3 says what encoding='latin1' makes
+  // of them.
+  constexpr std::string_view py2 = R"PY(
+import pickle, cPickle
+values = [None, True, False, 0, 1, -1, 2**31, 2**63, -2**63 - 1, 3**100, 1.5, -0.0, float('inf'), 1e300,
+          3+4j, '', 'abc', ''.join(map(chr, range(256))), u'', u'caf\xe9', u'\u20ac', u'\U0001f600',
+          u'a\nb\\c"', (), (1, 2), [1, [2]], {'a': 1}, set([1, 2]), frozenset(['a']), range(100),
+          bytearray('xy'), [u'x'] * 3]
+for v in values:
+    for mod in (pickle, cPickle):
+        for proto in range(3):
+            print(mod.dumps(v, proto).encode('hex'))
+)PY";
+  auto made = testutil::run_python("2.7.18", py2);
+  REQUIRE(made);
+  REQUIRE(made->exit_code == 0);
+  constexpr std::string_view py3 = R"PY(
+import pickle, sys
+for line in sys.stdin:
+    h = line.strip()
+    print(h, repr(pickle.loads(bytes.fromhex(h), encoding='latin1')))
+)PY";
+  check_against_python("", py3, StringEncoding::kLatin1, made->out);
+}
+
+}  // namespace shelf::pickle
