@@ -42,6 +42,7 @@ size_t Lexer::line_of(size_t offset) const {
 Token Lexer::peek() {
   if (!has_peek_) {
     peeked_ = scan();
+    last_scanned_ = peeked_.begin;
     has_peek_ = true;
   }
   return peeked_;
@@ -52,7 +53,9 @@ Token Lexer::next() {
     has_peek_ = false;
     return peeked_;
   }
-  return scan();
+  Token t = scan();
+  last_scanned_ = t.begin;
+  return t;
 }
 
 Token Lexer::scan() {
@@ -69,7 +72,7 @@ Token Lexer::scan() {
         pos_ = i + (src_[i] == '\r' && at(i + 1, '\n') ? 2 : 1);
         continue;
       }
-      if (i > pos_ && i < src_.size()) fail("unexpected indent", i);
+      if (i > pos_ && i < src_.size()) throw SyntaxProblem{"unexpected indent", i, false, true};
       pos_ = i;
       line_start_ = false;
     }
@@ -87,9 +90,9 @@ Token Lexer::scan() {
       } else if (at(after, '\n') || at(after, '\r')) {
         after += 1;
       } else {
-        fail("unexpected character after line continuation character", pos_);
+        throw SyntaxProblem{"unexpected character after line continuation character", pos_, false, true};
       }
-      if (after >= src_.size()) fail("unexpected EOF while parsing", pos_);
+      if (after >= src_.size()) throw SyntaxProblem{"unexpected EOF while parsing", pos_, false, true};
       pos_ = after;
       continue;
     }
@@ -166,17 +169,27 @@ Token Lexer::scan() {
         return t;
       }
       case ',': t.kind = Tok::Comma; return t;
-      case ':': t.kind = Tok::Colon; return t;
-      case '+': t.kind = Tok::Plus; return t;
-      case '-': t.kind = Tok::Minus; return t;
-      default:
-        t.kind = std::strchr("*/%@<>=!&|^~.;", c) != nullptr ? Tok::Operator : Tok::Invalid;
-        return t;
+      default: break;
     }
+    // Operators, longest match first, as the tokenizer reads them.
+    static constexpr std::string_view kOperators[] = {
+        "**=", "//=", ">>=", "<<=", "...", "!=", "%=", "&=", "**", "*=", "+=", "-=", "->", "//", "/=", ":=",
+        "<<", "<=", "==", ">=", ">>", "@=", "^=", "|=", "%", "&", "*", "+", "-", ".", "/", ":", ";", "<",
+        "=", ">", "@", "^", "|", "~"};
+    for (std::string_view op : kOperators) {
+      if (src_.substr(start).starts_with(op)) {
+        pos_ = start + op.size();
+        t.end = pos_;
+        t.kind = op == "+" ? Tok::Plus : op == "-" ? Tok::Minus : op == ":" ? Tok::Colon : Tok::Operator;
+        return t;
+      }
+    }
+    t.kind = Tok::Invalid;  // $ ? ` and control characters
+    return t;
   }
   if (!brackets_.empty()) {
     const Bracket& open = brackets_.back();
-    fail(std::string("'") + open.ch + "' was never closed", open.offset);
+    throw SyntaxProblem{std::string("'") + open.ch + "' was never closed", open.offset, true};
   }
   Token t;
   t.kind = Tok::End;

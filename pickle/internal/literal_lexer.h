@@ -21,6 +21,11 @@ namespace shelf::pickle::internal {
 struct SyntaxProblem {
   std::string message;
   size_t offset;
+  bool unclosed = false;  // "'(' was never closed": the input ended in brackets
+  // CPython's tokenizer reports this one only to a parser that reads the
+  // token, not when it scans ahead for errors (a bad line continuation,
+  // an unexpected end of input): see Parser::invalid in literal.cc.
+  bool weak = false;
 };
 
 enum class Tok : uint8_t {
@@ -35,7 +40,7 @@ enum class Tok : uint8_t {
   Colon,
   Plus,
   Minus,
-  Operator,  // another Python operator or delimiter: * . < = ; ...
+  Operator,  // another Python operator or delimiter: * ** . ... < == ; += ...
   Invalid,   // a character that is no Python token ($ ? `)
 };
 
@@ -61,9 +66,17 @@ class Lexer {
   // rejects, including brackets never closed at the end of input.
   Token next();
   Token peek();
+  // Puts back the token next() just returned (at most one, and only when
+  // nothing was peeked since).
+  void unget(const Token& t) {
+    peeked_ = t;
+    has_peek_ = true;
+  }
 
-  // Brackets currently open, innermost last.
+  // Brackets currently open (after the last token scanned, peeked or not).
   size_t open_brackets() const { return brackets_.size(); }
+  // Where the last token scanned (peeked or not) begins.
+  size_t last_scanned() const { return last_scanned_; }
 
   std::string_view source() const { return src_; }
 
@@ -86,6 +99,7 @@ class Lexer {
   bool line_start_ = false;     // at the start of a line outside brackets
   bool line_has_token_ = false;  // a token was emitted on this logical line
   bool has_peek_ = false;
+  size_t last_scanned_ = 0;
   Token peeked_;
   std::vector<Bracket> brackets_;
 };
