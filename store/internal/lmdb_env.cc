@@ -188,6 +188,11 @@ LmdbTxn::LmdbTxn(Env& env, LmdbTxn* parent, bool readonly) : env_(env), root_(pa
     int rc = mdb_txn_begin(env.env(), nullptr, flags, &txn_);
     if (rc == 0) break;
     txn_ = nullptr;
+    if (rc == MDB_READERS_FULL && attempt == 0) {
+      // Slots of crashed readers stay taken until someone checks.
+      int dead = 0;
+      if (mdb_reader_check(env.env(), &dead) == 0 && dead > 0) continue;
+    }
     if (rc != MDB_MAP_RESIZED || attempt > 8) throw_lmdb(rc, "beginning a transaction");
     // Another process grew the map: adopt its size while no transaction
     // of this process runs.

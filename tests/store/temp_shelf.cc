@@ -85,6 +85,10 @@ Process::~Process() {
   }
 }
 
+void Process::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 ProcessResult Process::wait() {
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0) {

@@ -58,6 +58,7 @@ class Process {
   Process(const std::vector<std::string>& argv, std::string_view input = {});
   ~Process();
   ProcessResult wait();
+  void signal(int sig);
 
  private:
   TempDir dir_;

@@ -12,7 +12,19 @@
 //   shelf_store_worker invariant-reader PATH SECONDS
 //       Checks that every snapshot has sum 10000 and "commits" never
 //       goes back.
+//   shelf_store_worker ack-writer PATH
+//       As invariant-writer, forever, printing each acknowledged commit
+//       counter on its own line (flushed) after commit() returns; meant to
+//       be killed.
+//   shelf_store_worker limited-put PATH BYTES
+//       Limits the file size (RLIMIT_FSIZE) to the shelf's current size and
+//       tries to put a BYTES-long record: must fail with a clear error.
+//       Prints the error; exits 0 when the put failed cleanly.
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -58,10 +70,10 @@ int watch(const std::string& path, double seconds) {
   return 0;
 }
 
-int invariant_writer(const std::string& path, long transactions) {
+int invariant_writer(const std::string& path, long transactions, bool print_acks) {
   store::Shelf shelf = store::Shelf::open(path);
   std::mt19937 rng(static_cast<unsigned>(std::random_device{}()));
-  for (long t = 0; t < transactions; ++t) {
+  for (long t = 0; transactions < 0 || t < transactions; ++t) {
     store::WriteTxn txn = shelf.write();
     int a = static_cast<int>(rng() % 100), b = static_cast<int>(rng() % 100);
     int64_t amount = rng() % 10;
@@ -70,10 +82,31 @@ int invariant_writer(const std::string& path, long transactions) {
     txn.put(ka, pickle::Value(va - amount));
     int64_t vb = txn.get(kb).as_int();
     txn.put(kb, pickle::Value(vb + amount));
-    txn.put("commits", pickle::Value(txn.get("commits").as_int() + 1));
+    int64_t commits = txn.get("commits").as_int() + 1;
+    txn.put("commits", pickle::Value(commits));
     txn.commit();
+    if (print_acks) {
+      std::printf("%lld\n", static_cast<long long>(commits));
+      std::fflush(stdout);
+    }
   }
   return 0;
+}
+
+int limited_put(const std::string& path, long bytes) {
+  store::Shelf shelf = store::Shelf::open(path);
+  ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+  rlimit limit{};
+  limit.rlim_cur = limit.rlim_max = std::filesystem::file_size(path);
+  if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return fail("setrlimit failed");
+  pickle::Graph g;
+  try {
+    shelf.put("big", g.bytes(std::string(static_cast<size_t>(bytes), 'x')));
+  } catch (const store::StoreError& e) {
+    std::printf("%s\n", e.what());
+    return 0;
+  }
+  return fail("the put succeeded past the file size limit");
 }
 
 int invariant_reader(const std::string& path, double seconds) {
@@ -100,12 +133,15 @@ int invariant_reader(const std::string& path, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) return fail("usage: shelf_store_worker watch|invariant-writer|invariant-reader PATH N");
+  if (argc < 3) return fail("usage: shelf_store_worker watch|invariant-writer|invariant-reader|ack-writer|limited-put PATH N");
   std::string cmd = argv[1], path = argv[2];
+  const char* arg = argc > 3 ? argv[3] : "0";
   try {
-    if (cmd == "watch") return watch(path, std::atof(argv[3]));
-    if (cmd == "invariant-writer") return invariant_writer(path, std::atol(argv[3]));
-    if (cmd == "invariant-reader") return invariant_reader(path, std::atof(argv[3]));
+    if (cmd == "watch") return watch(path, std::atof(arg));
+    if (cmd == "invariant-writer") return invariant_writer(path, std::atol(arg), false);
+    if (cmd == "ack-writer") return invariant_writer(path, -1, true);
+    if (cmd == "limited-put") return limited_put(path, std::atol(arg));
+    if (cmd == "invariant-reader") return invariant_reader(path, std::atof(arg));
   } catch (const std::exception& e) {
     return fail(e.what());
   }
