@@ -11,7 +11,13 @@
 // pickletools tracks each stack item's type; the table gives counts, which
 // decide every check. Only whether an item is a MARK matters (POP of a mark
 // pops the MARK; a mark may not be memoized), so the stack is one flag per
-// item.
+// item. The one visible difference: pickletools' "stack not empty after
+// STOP: [int, mark]" names the types left; ours counts the items and MARKs.
+//
+// Arguments are decoded by the Unpickler's readers (pickle/args.h), then
+// shown as pickletools' readers return them (see print_arg). Where the two
+// readers disagree, dis refuses what the Unpickler refuses:
+// tests/pickle/dis_test.cc lists those pickles.
 #include "pickle/dis.h"
 
 #include <algorithm>
@@ -54,10 +60,9 @@ std::string code_text(uint8_t byte) {
   return buf;
 }
 
-std::string bytes_repr(std::string_view data) {
-  Graph g;
-  return repr(g.bytes(data));
-}
+// repr() of text and binary values, through the one repr (pickle/repr.h).
+std::string str_repr(std::string_view utf8) { return repr(Graph().str(utf8)); }
+std::string bytes_repr(std::string_view data) { return repr(Graph().bytes(data)); }
 
 // What a decoded argument prints as, and, for memo opcodes, the memo key.
 struct PrintedArg {
@@ -76,10 +81,6 @@ std::string decimal_text(const DecimalArg& d) {
   return (d.negative ? "-" : "") + std::string(digits);
 }
 
-// pickletools decodes GLOBAL, INST and PERSID lines with escape_decode and
-// then as ASCII (the Unpickler reads them raw): what the listing shows.
-std::string noescape_text(std::string_view raw, std::string& scratch);
-
 void require_ascii(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     auto byte = static_cast<unsigned char>(text[i]);
@@ -92,6 +93,8 @@ void require_ascii(std::string_view text) {
   }
 }
 
+// pickletools decodes GLOBAL, INST and PERSID lines with escape_decode and
+// then as ASCII (the Unpickler reads them raw): what the listing shows.
 std::string noescape_text(std::string_view raw, std::string& scratch) {
   std::string_view decoded = escape_decode(raw, scratch);
   require_ascii(decoded);
@@ -118,7 +121,6 @@ std::string latin1_to_utf8(std::string_view bytes) {
 // (Latin-1 for the counted ones), bytes, bytearray. Throws DecodeFailure.
 PrintedArg print_arg(const ArgValue& a) {
   PrintedArg p;
-  Graph g;
   std::string scratch;
   switch (a.kind) {
     case ArgKind::none:
@@ -145,7 +147,7 @@ PrintedArg print_arg(const ArgValue& a) {
         p.too_many_digits = true;
         return p;
       }
-      p.text = g.integer_from_le(a.text).int_decimal();
+      p.text = Graph().integer_from_le(a.text).int_decimal();
       p.too_many_digits = p.text.size() - (p.text[0] == '-') > kMaxReprDigits;
       break;
     }
@@ -155,33 +157,33 @@ PrintedArg print_arg(const ArgValue& a) {
       break;
     case ArgKind::stringnl:
       require_ascii(a.text);
-      p.text = repr(g.str(a.text));
+      p.text = str_repr(a.text);
       break;
     case ArgKind::stringnl_noescape:
-      p.text = repr(g.str(noescape_text(a.text, scratch)));
+      p.text = str_repr(noescape_text(a.text, scratch));
       break;
     case ArgKind::stringnl_noescape_pair: {
       std::string module = noescape_text(a.text, scratch);
-      p.text = repr(g.str(module + " " + noescape_text(a.name, scratch)));
+      p.text = str_repr(module + " " + noescape_text(a.name, scratch));
       break;
     }
     case ArgKind::string1:
     case ArgKind::string4:
-      p.text = repr(g.str(latin1_to_utf8(a.text)));
+      p.text = str_repr(latin1_to_utf8(a.text));
       break;
     case ArgKind::bytes1:
     case ArgKind::bytes4:
     case ArgKind::bytes8:
-      p.text = repr(g.bytes(a.text));
+      p.text = bytes_repr(a.text);
       break;
     case ArgKind::bytearray8:
-      p.text = repr(g.bytearray(a.text));
+      p.text = repr(Graph().bytearray(a.text));
       break;
     case ArgKind::unicodestringnl:
     case ArgKind::unicodestring1:
     case ArgKind::unicodestring4:
     case ArgKind::unicodestring8:
-      p.text = repr(g.str(a.text));
+      p.text = str_repr(a.text);
       break;
   }
   p.memo_key = p.text;
