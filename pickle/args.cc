@@ -1,8 +1,10 @@
-// pickle/args.cc: the argument readers. Grammar of each kind: docs/format.md
-// ("Arguments"), after pickletools' ArgumentDescriptors; where pickle.py and
-// _pickle.c read an argument differently, the comment says whom we follow.
+// pickle/args.cc: the argument readers. The grammar of each kind is that of
+// pickletools' ArgumentDescriptors (docs/format.md, "The pickle stream");
+// where pickle.py and _pickle.c read an argument differently, the comment
+// says whom we follow.
 #include "pickle/args.h"
 
+#include <bit>
 #include <clocale>
 #include <cmath>
 #include <cstdlib>
@@ -147,6 +149,9 @@ DecimalArg parse_decimal(std::string_view text, std::string& scratch, size_t max
   return out;
 }
 
+// Decimal only: pickle.py reads INT and LONG with int(s, 0) and _pickle.c
+// with strtol(s, 0), which disagree on "010" (an error, or 8); no pickler
+// ever wrote anything but decimal, which both read alike.
 DecimalArg read_decimalnl_short(ByteReader& in, std::string& scratch, size_t max_digits) {
   std::string_view line = in.take_line();
   if (line.size() == 2 && line[0] == '0' && (line[1] == '0' || line[1] == '1')) {
@@ -251,9 +256,9 @@ double read_floatnl(ByteReader& in) {
 }
 
 double read_float8(ByteReader& in) {
-  const auto* p = reinterpret_cast<const uint8_t*>(in.take(8));
-  uint64_t bits = 0;
-  for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];
+  uint64_t bits;
+  std::memcpy(&bits, in.take(8), sizeof bits);
+  if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
   double v;
   std::memcpy(&v, &bits, sizeof v);
   return v;

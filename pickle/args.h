@@ -1,7 +1,8 @@
 // pickle/args.h: the argument readers, one per ArgKind of opcodes.def,
 // shared by the Unpickler (load and noload) and the disassembler, so a scan
-// and a load can never read the same bytes differently. docs/format.md
-// describes each encoding; the names are pickletools' ArgumentDescriptors.
+// and a load can never read the same bytes differently. The kinds are
+// pickletools' ArgumentDescriptors, whose docs describe each encoding;
+// docs/format.md ("The pickle stream") gives the overview.
 //
 // Contract for every reader:
 // - It reads the argument that starts at the reader's position (just after

@@ -1,5 +1,5 @@
 // pickle/unpickler.cc: the opcode loop. The grammar it reads is
-// docs/format.md; the opcode table is pickle/opcodes.def, and each
+// docs/format.md ("The pickle stream"); the opcode table is pickle/opcodes.def, and each
 // argument is read by its ArgKind's reader in pickle/args.h (shared with
 // dis). The hot opcodes are handled inline here; the rest live in
 // unpickler_ops.cc.
@@ -63,11 +63,6 @@ void SlotStack::clear() {
   marks_.clear();
   fence_ = 0;
   update_limit();
-}
-
-void SlotStack::update_limit() {
-  size_t room = max_depth_ > marks_.size() ? max_depth_ - marks_.size() : 0;
-  limit_ = base_ + std::min(storage_.size(), room);
 }
 
 void SlotStack::grow() {
@@ -195,6 +190,9 @@ void Machine::begin() {
   uint64_t max_ops = options_.limits.max_ops;
   ops_left_ = max_ops == 0 ? std::numeric_limits<uint64_t>::max() : max_ops + 1;
   budget_ = budget_for(reader_.input_extent());
+  // Picklers memoize about one object per 10-20 bytes: room for that up
+  // front saves the memo's regrowth on big inputs.
+  if (memory_) memo_.reserve(std::min(reader_.input_extent() / 16, size_t{1} << 20));
   op_offset_ = 0;
   op_code_ = -1;
 }

@@ -137,7 +137,7 @@ void Machine::dict() {
   charge(sizeof(HashNode) + items.size() / 2 * kEntryBytes);
   auto* h = arena_->make<HashNode>(Kind::Dict);
   h->table.reserve(items.size() / 2);
-  for (size_t i = 0; i < items.size(); i += 2) h->table.insert(items[i], key_hash(items[i]), items[i + 1]);
+  for (size_t i = 0; i < items.size(); i += 2) h->table.insert(items[i], hash_key(items[i]), items[i + 1]);
   stack_.push(node_slot(h));
 }
 
@@ -150,7 +150,7 @@ void Machine::frozenset() {
   charge(sizeof(HashNode) + items.size() * kEntryBytes);
   auto* h = arena_->make<HashNode>(Kind::FrozenSet);
   h->table.reserve(items.size());
-  for (const Slot& item : items) h->table.insert(item, key_hash(item), Slot());
+  for (const Slot& item : items) h->table.insert(item, hash_key(item), Slot());
   stack_.push(node_slot(h));
 }
 
@@ -192,7 +192,7 @@ void Machine::setitem() {
   if (noload_) return;
   if (target.kind == Kind::Dict) {
     charge(kEntryBytes);
-    static_cast<HashNode*>(target.node)->table.insert(key, key_hash(key), value);
+    static_cast<HashNode*>(target.node)->table.insert(key, hash_key(key), value);
   } else if (target.kind == Kind::Instance) {
     charge(2 * sizeof(Slot));
     static_cast<InstanceNode*>(target.node)->dict_items.emplace_back(key, value);
@@ -210,7 +210,7 @@ void Machine::setitems() {
     charge(items.size() / 2 * kEntryBytes);
     HashTable& table = static_cast<HashNode*>(target.node)->table;
     table.reserve(items.size() / 2);
-    for (size_t i = 0; i < items.size(); i += 2) table.insert(items[i], key_hash(items[i]), items[i + 1]);
+    for (size_t i = 0; i < items.size(); i += 2) table.insert(items[i], hash_key(items[i]), items[i + 1]);
   } else if (target.kind == Kind::Instance) {
     charge(items.size() * sizeof(Slot));
     auto& dst = static_cast<InstanceNode*>(target.node)->dict_items;
@@ -229,7 +229,7 @@ void Machine::additems() {
   charge(items.size() * kEntryBytes);
   HashTable& table = static_cast<HashNode*>(target.node)->table;
   table.reserve(items.size());
-  for (const Slot& item : items) table.insert(item, key_hash(item), Slot());
+  for (const Slot& item : items) table.insert(item, hash_key(item), Slot());
 }
 
 // ---------------------------------------------------------------------------

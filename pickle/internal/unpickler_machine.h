@@ -63,7 +63,10 @@ class SlotStack {
  private:
   [[noreturn]] void underflow() const;
   void grow();
-  void update_limit();
+  void update_limit() {
+    size_t room = max_depth_ > marks_.size() ? max_depth_ - marks_.size() : 0;
+    limit_ = base_ + (storage_.size() < room ? storage_.size() : room);
+  }
 
   std::vector<Slot> storage_;
   Slot* base_ = nullptr;
@@ -96,6 +99,11 @@ class Memo {
   }
   size_t size() const { return count_; }  // len(memo)
   void clear();
+  // Room for `n` sequential keys (a hint from the input's size: no entry is
+  // stored and nothing is charged until the pickle stores one).
+  void reserve(size_t n) {
+    if (sparse_.empty() && n > dense_.capacity()) dense_.reserve(n);
+  }
 
  private:
   static bool missing(const Slot& s) { return s.kind == Kind::None && s.is_big; }
@@ -133,6 +141,21 @@ class Machine {
   }
   void over_budget();
   size_t budget_for(size_t extent) const;
+
+  // Python's hash of a dict key or set member. Keys are mostly memoized
+  // str reused by every dict of a list, so their hashes are cached by node
+  // (nodes never move or die while the Unpickler lives).
+  uint64_t hash_key(const Slot& key) {
+    if (key.kind == Kind::Str) {
+      HashCacheEntry& e = hash_cache_[(reinterpret_cast<uintptr_t>(key.node) >> 4) % kHashCacheSize];
+      if (e.node != key.node) {
+        e.hash = key_hash(key);
+        e.node = key.node;
+      }
+      return e.hash;
+    }
+    return key_hash(key);
+  }
 
   // Builders (hot: inline in unpickler.cc).
   Slot text(Kind kind, std::string_view data);
@@ -181,6 +204,12 @@ class Machine {
   SlotStack stack_;
   Memo memo_;
   CtorMap ctors_;
+  struct HashCacheEntry {
+    const Node* node = nullptr;
+    uint64_t hash = 0;
+  };
+  static constexpr size_t kHashCacheSize = 64;
+  HashCacheEntry hash_cache_[kHashCacheSize];
   std::string scratch_;
   Slot empty_tuple_;
   bool have_empty_tuple_ = false;
