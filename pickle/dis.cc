@@ -232,7 +232,8 @@ class Disassembler {
   std::vector<bool> stack_;        // true: a markobject
   std::vector<size_t> markstack_;  // listing offsets of the open MARKs
   std::unordered_set<std::string>& memo_;  // keys stored, as decimal text
-  size_t annocol_ = 0;
+  // pickletools' annocol: signed, as a negative annotate hint is legal.
+  int64_t annocol_ = 0;
 };
 
 void Disassembler::emit(std::string_view text, size_t pos, Op op) {
@@ -243,7 +244,7 @@ void Disassembler::emit(std::string_view text, size_t pos, Op op) {
 
 void Disassembler::loop() {
   int maxproto = -1;
-  annocol_ = static_cast<size_t>(std::max(options_.annotate, 0));
+  annocol_ = options_.annotate;
   ByteReader in(data_);
   std::string scratch;
   size_t pos = 0;
@@ -347,11 +348,11 @@ void Disassembler::loop() {
       if (has_arg) line += ' ' + printed.text;
       if (!markmsg.empty()) line += ' ' + markmsg;
     }
-    if (options_.annotate > 0) {
+    if (options_.annotate != 0) {
       size_t len = code_points(line);
-      if (annocol_ > len) line.append(annocol_ - len, ' ');
-      annocol_ = code_points(line);
-      if (annocol_ > 50) annocol_ = static_cast<size_t>(options_.annotate);
+      if (annocol_ > static_cast<int64_t>(len)) line.append(static_cast<size_t>(annocol_) - len, ' ');
+      annocol_ = static_cast<int64_t>(code_points(line));
+      if (annocol_ > 50) annocol_ = options_.annotate;
       line += ' ';
       line += info->doc;
     }

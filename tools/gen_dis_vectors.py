@@ -165,7 +165,7 @@ def py3_rows():
     add("py3_optimized_p4", pickletools.optimize(pickle.dumps([1, [2], (3,)], 4)))
     # Annotated listings (pickletools' annotate column hint).
     add("py3_doctest_T_annotate1_p3", pickle.dumps(doctest_T_value(), 3), 1)
-    for annotate in (1, 20, 60):
+    for annotate in (-5, 1, 20, 60):
         add("py3_annotate%d_p3" % annotate,
             pickle.dumps([1, "a", (2, None), {b"k": 1.5}], 3), annotate)
         add("py3_annotate%d_p0" % annotate,
