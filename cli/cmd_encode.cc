@@ -55,7 +55,17 @@ RunFn setup_encode(CLI::App& app) {
                  "from standard input. Put '--' before a literal that starts with '-'.");
   app.add_option("-p,--protocol", opts->protocol,
                  "Pickle protocol 0-5 (default 5); a negative number means the highest.")
-      ->check(CLI::Range(-1000, pickle::kHighestProtocol));
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            try {
+              size_t used = 0;
+              int p = std::stoi(text, &used);
+              if (used == text.size() && p <= pickle::kHighestProtocol) return {};
+            } catch (const std::exception&) {
+            }
+            return "protocol must be 0 to 5, or negative for the highest, not '" + text + "'";
+          },
+          "PROTOCOL"));
   app.add_flag("--python2-str", opts->python2_str,
                "At protocols 0-2 write bytes as Python 2 str (STRING, BINSTRING,\n"
                "SHORT_BINSTRING), which Python 2 loads as str; Python 3 then needs\n"

@@ -48,6 +48,14 @@ struct Command {
 RunFn setup_decode(CLI::App& app);
 RunFn setup_encode(CLI::App& app);
 RunFn setup_dis(CLI::App& app);
+RunFn setup_keys(CLI::App& app);
+RunFn setup_get(CLI::App& app);
+RunFn setup_put(CLI::App& app);
+RunFn setup_del(CLI::App& app);
+RunFn setup_stat(CLI::App& app);
+RunFn setup_refs(CLI::App& app);
+RunFn setup_check(CLI::App& app);
+RunFn setup_scan(CLI::App& app);
 
 // The input named `path`: "-" is standard input. Throws CommandError
 // (subject: the path, why: the errno text) when it cannot be read.

@@ -1,4 +1,4 @@
-// shelfctl: the admin tool over shelf's engine (and, later, its stores).
+// shelfctl: the admin tool over shelf's engine and stores.
 //
 // main() owns the subcommand table, parsing, dispatch and the one place
 // where failures become `shelfctl <cmd>: <what>: <why>` on stderr with exit
@@ -24,6 +24,14 @@ constexpr Command kCommands[] = {
     {"decode", "Print the Python repr of a pickle.", setup_decode},
     {"encode", "Write a Python literal as a pickle.", setup_encode},
     {"dis", "Disassemble a pickle, as pickletools.dis does.", setup_dis},
+    {"scan", "Report every global and call of a pickle, flagging dangerous ones.", setup_scan},
+    {"keys", "List a shelf's keys.", setup_keys},
+    {"get", "Print a record of a shelf.", setup_get},
+    {"put", "Store a Python literal (or a pickle file) in a shelf.", setup_put},
+    {"del", "Delete a record of a shelf.", setup_del},
+    {"stat", "Print a shelf's statistics.", setup_stat},
+    {"refs", "List the records a record refers to.", setup_refs},
+    {"check", "Verify every record and reference of a shelf.", setup_check},
 };
 
 // The command named on the command line, for error messages of a parse
@@ -42,7 +50,7 @@ std::string prefix(const std::string& command) {
 }
 
 int run_main(int argc, char** argv) {
-  CLI::App app{"shelfctl: inspect and write pickles (and, later, shelf stores).\n"
+  CLI::App app{"shelfctl: inspect and write pickles and shelves.\n"
                "See docs/shelfctl.md for the full manual.",
                "shelfctl"};
   app.require_subcommand(1, 1);
