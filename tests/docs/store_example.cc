@@ -114,7 +114,7 @@ TEST_CASE("docs example: a session", "[docs][session]") {
   using pickle::Value;
 
   store::Session session(db);
-  Graph g;
+  Graph g = session.graph();            // build where the session's objects live
   Value config = session.put("config", g.dict({{"theme", "dark"}}));
   Value ada = session.put("user:ada", g.dict({{"name", "Ada"}}));
   ada.set_item("config", config);       // the root of another record...
