@@ -39,6 +39,9 @@ build_and_test() {
   configure_and_build "$@"
   echo "==> test $dir"
   local log="$dir/ctest.log" status
+  # Tests leave reports (tests/interop: interop and byte-identity counts)
+  # as $dir/*-report.txt (SHELF_REPORT_DIR); they are shown below.
+  rm -f "$dir"/*-report.txt
   if (set -o pipefail; cd "$dir" && ctest --output-on-failure -j"$JOBS" --timeout 900 2>&1 | tee ctest.log); then
     status=0
   else
@@ -51,6 +54,13 @@ build_and_test() {
     echo "no ctest summary in $dir: treating as failure"
     return 1
   fi
+  local r
+  for r in "$dir"/*-report.txt; do
+    [[ -f $r ]] || continue
+    echo
+    echo "==> $r"
+    cat "$r"
+  done
   echo
   echo "==> $dir: ctest exit status $status"
   echo "$summary"

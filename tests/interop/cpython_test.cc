@@ -14,6 +14,7 @@
 //
 // A missing interpreter skips its test with a WARN, loudly.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -148,6 +149,17 @@ std::string clip(std::string_view s, size_t n = 160) {
   return s.size() <= n ? std::string(s) : std::string(s.substr(0, n)) + "...";
 }
 
+// Shows `text` as a Catch2 warning and, under ctest (which shows a passing
+// test's output nowhere), appends it to $SHELF_REPORT_DIR/interop-report.txt,
+// which .ci/run prints before ctest's summary.
+void report(const std::string& text) {
+  WARN(text);
+  if (const char* dir = std::getenv("SHELF_REPORT_DIR"); dir != nullptr && *dir != '\0') {
+    std::ofstream out(std::string(dir) + "/interop-report.txt", std::ios::app);
+    out << text + "\n";
+  }
+}
+
 bool holds_set(const Value& v, int depth = 0) {
   if (depth > 50) return false;
   switch (v.kind()) {
@@ -271,15 +283,15 @@ void check_decode_from(std::string_view version) {
     failures.push_back(where + ":\n    ours:    " + clip(text) + "\n    CPython: " + clip(*expected[i]));
   }
 
-  std::ostringstream report;
-  report << "decode, pickles made by Python " << version << ":";
+  std::ostringstream report_text;
+  report_text << "decode, pickles made by Python " << version << ":";
   for (auto& [key, t] : tallies) {
-    report << "\n  " << key << ": " << t.match << "/" << (t.total - t.cpython_refused)
+    report_text << "\n  " << key << ": " << t.match << "/" << (t.total - t.cpython_refused)
            << " decode to CPython 3.11's repr";
-    if (t.set_order) report << " (" << t.set_order << " after set reordering)";
-    if (t.cpython_refused) report << "; " << t.cpython_refused << " not counted: CPython 3.11 refuses them too";
+    if (t.set_order) report_text << " (" << t.set_order << " after set reordering)";
+    if (t.cpython_refused) report_text << "; " << t.cpython_refused << " not counted: CPython 3.11 refuses them too";
   }
-  WARN(report.str());
+  report(report_text.str());
   std::string shown;
   for (size_t i = 0; i < failures.size() && i < 25; ++i) shown += failures[i] + "\n";
   INFO(failures.size() << " failures, first ones:\n" << shown);
@@ -370,10 +382,10 @@ void check_load_in(const Interpreter& interp) {
   }
   REQUIRE(answered == sent.size());
 
-  std::ostringstream report;
-  report << "load, our pickles in Python " << interp.version << ":";
-  for (auto& [label, t] : tallies) report << "\n  " << label << ": " << t.first << "/" << t.second << " equal";
-  WARN(report.str());
+  std::ostringstream report_text;
+  report_text << "load, our pickles in Python " << interp.version << ":";
+  for (auto& [label, t] : tallies) report_text << "\n  " << label << ": " << t.first << "/" << t.second << " equal";
+  report(report_text.str());
   std::string shown;
   for (size_t i = 0; i < failures.size() && i < 25; ++i) shown += failures[i] + "\n";
   INFO(failures.size() << " failures, first ones:\n" << shown);
@@ -470,12 +482,11 @@ TEST_CASE("interop: byte identity with CPython 3.11's pickle.dumps", "[interop]"
       ++excused;
     }
   }
-  std::ostringstream report;
-  report << "byte-identical with CPython 3.11: " << identical << "/" << total;
-  for (auto& [proto, t] : per_protocol) report << "\n  protocol " << proto << ": " << t.first << "/" << t.second;
-  if (excused) report << "\n  " << excused << " differences expected (kIdentityExceptions)";
-  WARN(report.str());
-  std::printf("%s\n", report.str().c_str());
+  std::ostringstream report_text;
+  report_text << "byte-identical with CPython 3.11: " << identical << "/" << total;
+  for (auto& [proto, t] : per_protocol) report_text << "\n  protocol " << proto << ": " << t.first << "/" << t.second;
+  if (excused) report_text << "\n  " << excused << " differences expected (kIdentityExceptions)";
+  report(report_text.str());
   std::string shown;
   for (size_t i = 0; i < failures.size() && i < 30; ++i) shown += failures[i] + "\n";
   INFO(failures.size() << " unexpected differences, first ones:\n" << shown);
