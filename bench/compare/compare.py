@@ -172,32 +172,43 @@ def merge_rounds(rounds):
     return merged
 
 
+def peak_rss(cmd):
+    """Peak resident memory of running `cmd`, with /usr/bin/time -v when present."""
+    if os.path.exists('/usr/bin/time'):
+        p = subprocess.run(['/usr/bin/time', '-v'] + cmd, capture_output=True, text=True, check=True)
+        m = re.search(r'Maximum resident set size \(kbytes\): (\d+)', p.stderr)
+        return {'peak_rss': int(m.group(1)) * 1024, 'tool': '/usr/bin/time -v', 'stdout': p.stdout.strip()}
+    import resource
+    # RUSAGE_CHILDREN keeps the largest child so far: run each in a fresh
+    # interpreter to read it alone.
+    code = ('import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); '
+            'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)')
+    p = subprocess.run([sys.executable, '-c', code] + cmd, capture_output=True, text=True, check=True)
+    return {'peak_rss': int(p.stdout.split()[-1]) * 1024,
+            'tool': 'getrusage (install the time package for /usr/bin/time -v)', 'stdout': ''}
+
+
+MEMORY_FILES = (('big.p5.pickle', '~1.96M small records {id, name, tags}'),
+                ('big_strs.p5.pickle', '~970k distinct 100-character str'))
+
+
 def memory(paths, args):
-    """Peak RSS of decoding a ~100 MB pickle, shelf and CPython."""
-    big = os.path.join(paths['data'], 'big.p5.pickle')
-    if not os.path.exists(big):
+    """Peak RSS of decoding ~100 MB pickles, shelf and CPython."""
+    if not all(os.path.exists(os.path.join(paths['data'], f)) for f, _ in MEMORY_FILES):
         run([sys.executable, os.path.join(ROOT, 'bench', 'datasets', 'gen_datasets.py'), paths['data'], '--big'],
             stdout=sys.stderr)
-    size = os.path.getsize(big)
-    out = {'file': os.path.relpath(big, ROOT), 'size': size}
-    cmds = {'shelf': [paths['shelf_load_file'], big],
-            'py_debian': [DEBIAN_PY, '-c', 'import pickle,sys; d=open(sys.argv[1],"rb").read(); o=pickle.loads(d)', big]}
-    for name, cmd in cmds.items():
-        if os.path.exists('/usr/bin/time'):
-            p = subprocess.run(['/usr/bin/time', '-v'] + cmd, capture_output=True, text=True, check=True)
-            m = re.search(r'Maximum resident set size \(kbytes\): (\d+)', p.stderr)
-            w = re.search(r'Elapsed \(wall clock\) time.*: (\S+)', p.stderr)
-            out[name] = {'peak_rss': int(m.group(1)) * 1024, 'elapsed': w.group(1) if w else '',
-                         'tool': '/usr/bin/time -v', 'stdout': p.stdout.strip()}
-        else:
-            import resource
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            p = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            out[name] = {'peak_rss': max(before, after) * 1024, 'elapsed': '',
-                         'tool': 'getrusage (install the time package for /usr/bin/time -v)',
-                         'stdout': p.stdout.strip()}
-        log('memory %s: peak RSS %.1f MB for a %.1f MB pickle' % (name, out[name]['peak_rss'] / 1e6, size / 1e6))
+    out = []
+    for fname, desc in MEMORY_FILES:
+        big = os.path.join(paths['data'], fname)
+        entry = {'file': fname, 'desc': desc, 'size': os.path.getsize(big)}
+        cmds = {'shelf': [paths['shelf_load_file'], big],
+                'py_debian': [DEBIAN_PY, '-c', 'import pickle,sys; d=open(sys.argv[1],"rb").read(); o=pickle.loads(d)',
+                              big]}
+        for name, cmd in cmds.items():
+            entry[name] = peak_rss(cmd)
+            log('memory %s %s: peak RSS %.1f MB for a %.1f MB pickle' % (
+                name, fname, entry[name]['peak_rss'] / 1e6, entry['size'] / 1e6))
+        out.append(entry)
     return out
 
 
@@ -315,10 +326,10 @@ def targets(m, rows, summary, mem):
         lo = min(shelve)
         out.append(('store ≥ 20× Python shelve on every workload',
                     'lowest %s (%s, %s)' % (fmt_ratio(lo[0]), lo[1], lo[2]), lo[0] >= 20))
-    if mem and 'shelf' in mem:
-        r = mem['shelf']['peak_rss'] / mem['size']
-        out.append(('decoding a 100 MB pickle peaks ≤ 2.5× its size in RSS', '%.2f× (%.0f MB for %.0f MB)' % (
-            r, mem['shelf']['peak_rss'] / 1e6, mem['size'] / 1e6), r <= 2.5))
+    for e in mem or []:
+        r = e['shelf']['peak_rss'] / e['size']
+        out.append(('decoding a 100 MB pickle peaks ≤ 2.5× its size in RSS (%s)' % e['file'],
+                    '%.2f× (%.0f MB for %.0f MB)' % (r, e['shelf']['peak_rss'] / 1e6, e['size'] / 1e6), r <= 2.5))
     if 'pickler/reuse' in shelf and 'pickler/fresh' in shelf:
         r = shelf['pickler/fresh']['cpu'] / shelf['pickler/reuse']['cpu']
         out.append(('a reused Pickler is faster than a fresh one per dump (small records)',
@@ -484,16 +495,18 @@ def generated_section(m, rows, summary, mem, args, started, elapsed, mach):
     if mem:
         s.append('### Memory')
         s.append('')
-        s.append('Decoding `%s` (%.1f MB, %s records at protocol 5):' % (
-            os.path.basename(mem['file']), mem['size'] / 1e6, 'list of ~1.6M'))
+        s.append('Peak resident memory of decoding one ~100 MB pickle (protocol 5) in a fresh process; '
+                 'shelf maps the file (`shelf_load_file`), so the input pages it reads count too; '
+                 'CPython reads it into a bytes object first.')
         s.append('')
-        s.append('| decoder | peak RSS | ÷ pickle size | tool |')
-        s.append('|---|---|---|---|')
-        for name, label in (('shelf', 'shelf (`shelf_load_file`, input mapped)'),
-                            ('py_debian', 'CPython 3.11 `pickle.loads` (input read)')):
-            if name in mem:
-                s.append('| %s | %.1f MB | %.2f× | `%s` |' % (label, mem[name]['peak_rss'] / 1e6,
-                                                             mem[name]['peak_rss'] / mem['size'], mem[name]['tool']))
+        s.append('| pickle | decoder | peak RSS | ÷ pickle size | tool |')
+        s.append('|---|---|---|---|---|')
+        for e in mem:
+            for name, label in (('shelf', 'shelf'), ('py_debian', 'CPython 3.11 `pickle.loads`')):
+                if name in e:
+                    s.append('| `%s` (%.1f MB: %s) | %s | %.1f MB | %.2f× | `%s` |' % (
+                        e['file'], e['size'] / 1e6, e['desc'], label, e[name]['peak_rss'] / 1e6,
+                        e[name]['peak_rss'] / e['size'], e[name]['tool']))
         s.append('')
     s.append('### Commands')
     s.append('')
@@ -543,6 +556,9 @@ def main():
     ap.add_argument('--no-memory', action='store_true')
     ap.add_argument('--no-doc', action='store_true', help='print the table only')
     ap.add_argument('--quick', action='store_true', help='1 round, 20k records: a check of the pipeline')
+    ap.add_argument('--report-only', action='store_true',
+                    help='run nothing: rebuild the table and docs from the last results in --build-dir '
+                         '(memory is measured again unless --no-memory)')
     args = ap.parse_args()
     args.command_line = 'python3 bench/compare/compare.py' + ''.join(' ' + a for a in sys.argv[1:])
     if args.quick:
@@ -552,7 +568,7 @@ def main():
     started = datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M')
     t0 = time.time()
     build_dir = os.path.abspath(args.build_dir)
-    if not args.no_build:
+    if not args.no_build and not args.report_only:
         build(build_dir)
     paths = {
         'shelf_bench': os.path.join(build_dir, 'bench', 'shelf_bench'),
@@ -564,17 +580,38 @@ def main():
     }
     for d in ('out', 'tmp'):
         os.makedirs(paths[d], exist_ok=True)
-    run([sys.executable, os.path.join(ROOT, 'bench', 'datasets', 'gen_datasets.py'), paths['data']])
+    if not args.report_only:
+        run([sys.executable, os.path.join(ROOT, 'bench', 'datasets', 'gen_datasets.py'), paths['data']])
     datasets = [line.split('\t')[0] for line in open(os.path.join(paths['data'], 'manifest.tsv'))]
 
-    rounds = []
-    for r in range(args.rounds):
-        log('round %d of %d' % (r + 1, args.rounds))
-        rounds.append(one_round(r, args, paths))
-    m = merge_rounds(rounds)
-    mem = None if args.no_memory else memory(paths, args)
-    with open(os.path.join(paths['out'], 'merged.json'), 'w') as f:
-        json.dump({'merged': m, 'memory': mem}, f, indent=1)
+    merged_path = os.path.join(paths['out'], 'merged.json')
+    if args.report_only:
+        saved = json.load(open(merged_path))
+        m = saved['merged']
+        info = saved.get('run', {})
+        started = info.get('started', started)
+        t0 = time.time() - info.get('elapsed', 0)
+        for k in ('rounds', 'repeat', 'min_time', 'records', 'dumb_records', 'per_txn', 'per_txn_durable'):
+            if k in info:
+                setattr(args, k, info[k])
+        if 'command_line' in info:
+            args.command_line = info['command_line']
+        mem = saved.get('memory') if args.no_memory else memory(paths, args)
+        if isinstance(mem, dict):
+            mem = None  # an older format
+    else:
+        rounds = []
+        for r in range(args.rounds):
+            log('round %d of %d' % (r + 1, args.rounds))
+            rounds.append(one_round(r, args, paths))
+        m = merge_rounds(rounds)
+        elapsed = time.time() - t0
+        mem = None if args.no_memory else memory(paths, args)
+        run_info = {k: getattr(args, k) for k in ('rounds', 'repeat', 'min_time', 'records', 'dumb_records',
+                                                  'per_txn', 'per_txn_durable', 'command_line')}
+        run_info.update(started=started, elapsed=elapsed)
+        with open(merged_path, 'w') as f:
+            json.dump({'merged': m, 'memory': mem, 'run': run_info}, f, indent=1)
 
     rows, summary = build_table(m, datasets)
     print(text_table(rows))
@@ -603,10 +640,11 @@ def main():
             '%s %s %s OUT.json' % (PYENV_PY.replace(os.path.expanduser('~'), '~'), g, rel(paths['data'])),
             '%s bench/compare/py_store.py OUT.json --records %d --dumb-records %d --repeat %d --per-txn %d --per-txn-durable %d'
             % (DEBIAN_PY, args.records, args.dumb_records, args.repeat, args.per_txn, args.per_txn_durable),
-            'python3 bench/datasets/gen_datasets.py %s --big && /usr/bin/time -v %s %s/big.p5.pickle' % (
+            'python3 bench/datasets/gen_datasets.py %s --big && /usr/bin/time -v %s %s/big.p5.pickle  # and big_strs.p5.pickle' % (
                 rel(paths['data']), rel(paths['shelf_load_file']), rel(paths['data'])),
         ]
-        section = generated_section(m, rows, summary, mem, args, started, time.time() - t0, machine())
+        elapsed = (json.load(open(merged_path)).get('run') or {}).get('elapsed', time.time() - t0)
+        section = generated_section(m, rows, summary, mem, args, started, elapsed, machine())
         write_doc(section)
         svg = svg_chart(chart_bars(rows, summary), 'shelf vs peers (%s)' % started)
         with open(os.path.join(ROOT, 'docs', 'benchmarks.svg'), 'w') as f:

@@ -12,7 +12,9 @@ Output, in OUT_DIR:
   <name>.p<N>.pickle   pickle.dumps(value, N) for N in 0, 2, 4, 5
   record.p5.pickle     one store record, as the store writes it
   manifest.tsv         name <TAB> items <TAB> description, one line per dataset
-  big.p5.pickle        with --big only: a ~100 MB pickle for the memory target
+  big.p5.pickle        with --big only: ~100 MB of small records (dicts of
+                       an int, a str and a 3-int list) for the memory target
+  big_strs.p5.pickle   with --big only: ~100 MB of 100-character str
 
 Usage: python3 gen_datasets.py OUT_DIR [--big]
 """
@@ -190,6 +192,15 @@ def big_value(target=100 * 1000 * 1000):
     return [{'id': i, 'name': 'name-%012d' % i, 'tags': [i & 0xff, i, -i]} for i in range(n)]
 
 
+def big_strs(target=100 * 1000 * 1000):
+    # Distinct 100-character strings: 103 bytes each at protocol 5
+    # (SHORT_BINUNICODE, length, payload, MEMOIZE).
+    rng = random.Random(7)
+    base = ''.join(rng.choices(ALNUM, k=4096))
+    n = target // 103
+    return ['%010d' % i + base[i % 4000:i % 4000 + 90] for i in range(n)]
+
+
 def write(path, data):
     tmp = path + '.tmp'
     with open(tmp, 'wb') as f:
@@ -212,6 +223,7 @@ def main(argv):
     write(os.path.join(out, 'manifest.tsv'), ''.join(lines).encode())
     if '--big' in argv[2:]:
         write(os.path.join(out, 'big.p5.pickle'), pickle.dumps(big_value(), 5))
+        write(os.path.join(out, 'big_strs.p5.pickle'), pickle.dumps(big_strs(), 5))
 
 
 if __name__ == '__main__':
