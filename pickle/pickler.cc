@@ -15,7 +15,8 @@ void Pickler::Impl::dump(const Value& value) {
   uint32_t memo_mark = memo_count_;
   size_t alive_mark = alive_.size();
   try {
-    keep_alive(ValueAccess::arena(value));
+    // dumps() need not hold its value: the caller does, for the one dump.
+    if (track_alive_) keep_alive(ValueAccess::arena(value));
     arena_ = ValueAccess::arena(value);
     depth_ = 0;
     if (proto_ >= 2) {
@@ -39,7 +40,7 @@ void Pickler::Impl::dump(const Value& value) {
 
 void Pickler::Impl::clear_memo() {
   memo_.clear();
-  singletons_.fill(kMissing);
+  singletons_.clear();
   named_.clear();
   memo_count_ = 0;
   alive_.clear();
@@ -55,28 +56,13 @@ void Pickler::Impl::keep_alive(internal::Arena* arena) {
 void Pickler::Impl::rollback(uint32_t first) {
   if (memo_count_ == first) return;
   memo_.truncate(first);
-  for (uint32_t& i : singletons_)
-    if (i != kMissing && i >= first) i = kMissing;
+  singletons_.truncate(first);
   std::erase_if(named_, [first](const auto& kv) { return kv.second >= first; });
   memo_count_ = first;
 }
 
-void Pickler::Impl::save(const Slot& s, bool pers_save) {
-  out_.opcode_boundary();
-  if (options_.persistent_id && !pers_save && ask_persistent_id(s)) return;
-  switch (s.kind) {
-    case Kind::None:
-      return out_.put(op(Op::NONE));
-    case Kind::Bool:
-      return save_bool(s.b);
-    case Kind::Int:
-      if (!s.is_big) return save_int(s.i);
-      return save_bigint(static_cast<const BigIntNode*>(s.node)->bytes);
-    case Kind::Float:
-      return save_float(s.f);
-    default:
-      break;
-  }
+void Pickler::Impl::save_object(const Slot& s) {
+  if (s.kind == Kind::Int) return save_bigint(static_cast<const BigIntNode*>(s.node)->bytes);
   uint32_t index = lookup(s);
   if (index != kMissing) return emit_get(index);
   switch (s.kind) {
@@ -169,48 +155,6 @@ std::string Pickler::Impl::persistent_id_text(const Slot& pid, internal::Arena* 
   }
 }
 
-void Pickler::Impl::save_bool(bool b) {
-  if (proto_ >= 2) {
-    out_.put(op(b ? Op::NEWTRUE : Op::NEWFALSE));
-  } else {
-    char* p = out_.room(4);
-    p[0] = op(Op::INT);
-    p[1] = '0';
-    p[2] = b ? '1' : '0';
-    p[3] = '\n';
-    out_.advance(4);
-  }
-}
-
-void Pickler::Impl::save_int(int64_t v) {
-  if (v >= INT32_MIN && v <= INT32_MAX) {
-    if (!bin_) return emit_decimal_line(op(Op::INT), v);
-    if (v >= 0 && v <= 0xFF) return out_.put2(op(Op::BININT1), static_cast<char>(v));
-    char* p = out_.room(5);
-    if (v >= 0 && v <= 0xFFFF) {
-      p[0] = op(Op::BININT2);
-      put_le(p + 1, static_cast<uint64_t>(v), 2);
-      return out_.advance(3);
-    }
-    p[0] = op(Op::BININT);
-    put_le(p + 1, static_cast<uint64_t>(v), 4);
-    return out_.advance(5);
-  }
-  if (proto_ >= 2) {
-    char* p = out_.room(10);
-    int n = internal::encode_long(v, p + 2);
-    p[0] = op(Op::LONG1);
-    p[1] = static_cast<char>(n);
-    return out_.advance(2 + static_cast<size_t>(n));
-  }
-  char* p = out_.room(24);
-  p[0] = op(Op::LONG);
-  auto res = std::to_chars(p + 1, p + 22, v);
-  res.ptr[0] = 'L';
-  res.ptr[1] = '\n';
-  out_.advance(static_cast<size_t>(res.ptr + 2 - p));
-}
-
 void Pickler::Impl::save_bigint(std::string_view le) {
   if (proto_ >= 2) {
     char header[5];
@@ -231,21 +175,6 @@ void Pickler::Impl::save_bigint(std::string_view le) {
   out_.put(op(Op::LONG));
   out_.put(text);
   out_.put2('L', '\n');
-}
-
-void Pickler::Impl::save_float(double d) {
-  if (!bin_) {
-    std::string text = internal::python_float_repr(d);
-    out_.put(op(Op::FLOAT));
-    out_.put(text);
-    return out_.put('\n');
-  }
-  uint64_t bits;
-  std::memcpy(&bits, &d, sizeof bits);
-  char* p = out_.room(9);
-  p[0] = op(Op::BINFLOAT);
-  for (int i = 0; i < 8; ++i) p[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
-  out_.advance(9);
 }
 
 void Pickler::Impl::save_str_data(std::string_view utf8) {
@@ -278,11 +207,12 @@ void Pickler::Impl::save_str_data(std::string_view utf8) {
 void Pickler::Impl::save_helper_str(std::string_view utf8) {
   out_.opcode_boundary();
   size_t i = str_singleton(utf8);
-  if (i != kNotSingleton && singletons_[i] != kMissing) return emit_get(singletons_[i]);
+  if (i != kNotSingleton && singletons_.get(i) != kMissing) return emit_get(singletons_.get(i));
   save_str_data(utf8);
   if (i != kNotSingleton) {
-    singletons_[i] = next_memo_index();
-    return emit_put(singletons_[i]);
+    uint32_t index = next_memo_index();
+    singletons_.set(i, index);
+    return emit_put(index);
   }
   memoize_fresh();
 }
@@ -328,8 +258,9 @@ void Pickler::Impl::save_bytes(std::string_view data, const Slot* obj) {
 void Pickler::Impl::memoize_bytes(const Slot* obj, size_t single) {
   if (obj != nullptr) return memoize(*obj);
   if (single != kNotSingleton) {
-    singletons_[single] = next_memo_index();
-    return emit_put(singletons_[single]);
+    uint32_t index = next_memo_index();
+    singletons_.set(single, index);
+    return emit_put(index);
   }
   memoize_fresh();
 }
@@ -412,15 +343,23 @@ void Pickler::Impl::save_empty_tuple() {
   out_.put2(op(Op::MARK), op(Op::TUPLE));
 }
 
-Pickler::Pickler(Sink& sink, PicklerOptions options) : options_(std::move(options)) {
-  if (options_.protocol > kHighestProtocol) {
+namespace {
+
+void check_options(const PicklerOptions& options) {
+  if (options.protocol > kHighestProtocol) {
     throw std::invalid_argument("pickle protocol must be <= " + std::to_string(kHighestProtocol));
   }
-  int proto = options_.protocol < 0 ? kHighestProtocol : options_.protocol;
-  if (options_.buffer_callback && proto < 5) {
+  int proto = options.protocol < 0 ? kHighestProtocol : options.protocol;
+  if (options.buffer_callback && proto < 5) {
     throw std::invalid_argument("buffer_callback needs protocol >= 5");
   }
-  impl_ = std::make_unique<Impl>(sink, options_);
+}
+
+}  // namespace
+
+Pickler::Pickler(Sink& sink, PicklerOptions options) : options_(std::move(options)) {
+  check_options(options_);
+  impl_ = std::make_unique<Impl>(&sink, options_);
 }
 
 Pickler::~Pickler() = default;
@@ -432,11 +371,11 @@ void Pickler::clear_memo() { impl_->clear_memo(); }
 int Pickler::protocol() const { return impl_->protocol(); }
 
 std::string dumps(const Value& value, const PicklerOptions& options) {
-  std::string out;
-  StringSink sink(out);
-  Pickler pickler(sink, options);
-  pickler.dump(value);
-  return out;
+  // No sink: the pickle is built in the output buffer and moved out whole.
+  check_options(options);
+  Pickler::Impl impl(nullptr, options);
+  impl.dump(value);
+  return impl.take_output();
 }
 
 }  // namespace shelf::pickle

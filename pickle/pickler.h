@@ -42,6 +42,8 @@ struct PicklerOptions {
 
 class Pickler {
  public:
+  // Throws std::invalid_argument for a protocol above kHighestProtocol, or
+  // a buffer_callback below protocol 5 (as CPython's ValueError).
   // `sink` must outlive the Pickler.
   explicit Pickler(Sink& sink, PicklerOptions options = {});
   ~Pickler();
@@ -64,6 +66,7 @@ class Pickler {
 
  private:
   class Impl;
+  friend std::string dumps(const Value& value, const PicklerOptions& options);
   PicklerOptions options_;
   std::unique_ptr<Impl> impl_;
 };

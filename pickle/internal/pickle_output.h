@@ -4,8 +4,12 @@
 //
 // The Pickler writes opcodes into one contiguous buffer and hands the sink
 // large pieces: a committed frame, a whole dump, or a large payload written
-// straight from the value (no copy). The bytes are the same whatever the
-// sink, so they match CPython's pickle.dumps() exactly:
+// straight from the value (no copy). Without a sink the buffer collects the
+// whole pickle for take() (dumps()). The buffer grows with realloc, which
+// moves large blocks by remapping pages rather than copying them, and a
+// collecting buffer is kept per thread for the next dumps(): fresh memory
+// costs page faults that would otherwise dominate. The bytes are the same
+// either way, so they match CPython's pickle.dumps():
 //   - a frame opens lazily at the first write after the previous one closed;
 //   - at the start of each save(), a frame holding >= 64 KiB is committed;
 //   - a frame with fewer than 4 bytes of payload loses its FRAME header;
@@ -17,7 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
+#include <string>
 #include <string_view>
 
 #include "pickle/sink.h"
@@ -33,14 +37,17 @@ class PickleOutput {
   // about this size, keeping memory flat for large dumps.
   static constexpr size_t kFlushThreshold = 256 * 1024;
 
-  explicit PickleOutput(Sink& sink) : sink_(sink) {}
+  // `sink` nullptr: collect everything for take().
+  explicit PickleOutput(Sink* sink);
+  ~PickleOutput();
   PickleOutput(const PickleOutput&) = delete;
   PickleOutput& operator=(const PickleOutput&) = delete;
 
   // Framing covers everything written from now until end_framing().
   void start_framing() {
     framing_ = true;
-    frame_pending_ = true;
+    set_frame_pending(true);
+    update_boundary();
   }
 
   void put(char c) {
@@ -62,9 +69,9 @@ class PickleOutput {
   }
   // Space for `n` more bytes; the caller fills them and calls advance(n).
   char* room(size_t n) {
-    if (frame_pending_) open_frame();
-    if (cap_ - len_ < n) grow(n);
-    return buf_.get() + len_;
+    // One test on the fast path: a pending frame sets limit_ to 0.
+    if (static_cast<ptrdiff_t>(limit_ - len_) < static_cast<ptrdiff_t>(n)) make_room(n);
+    return buf_ + len_;
   }
   void advance(size_t n) { len_ += n; }
 
@@ -72,41 +79,64 @@ class PickleOutput {
   // written outside any frame, straight to the sink.
   void put_with_payload(const char* header, size_t header_size, std::string_view payload);
 
-  // Called at the start of every save(): commits a full frame.
+  // Called at the start of every save(): commits a full frame (or hands
+  // unframed output over when there is a lot of it).
   void opcode_boundary() {
-    if (frame_start_ != kNoFrame) {
-      if (len_ - frame_start_ - kFrameHeaderSize >= kFrameSizeTarget) commit_frame_and_flush();
-    } else if (!framing_ && len_ >= kFlushThreshold) {
-      flush();
-    }
+    if (len_ >= boundary_at_) boundary_reached();
   }
 
   // Ends the dump: commits the open frame, stops framing and hands
   // everything to the sink.
   void finish();
 
+  // Without a sink: the pickle collected since the last take().
+  std::string take() {
+    std::string out(buf_, len_);
+    len_ = 0;
+    return out;
+  }
+
   // Drops whatever was not yet handed to the sink (after a failed dump).
   void reset() {
     len_ = 0;
     framing_ = false;
-    frame_pending_ = false;
+    set_frame_pending(false);
     frame_start_ = kNoFrame;
+    update_boundary();
   }
 
  private:
   static constexpr size_t kNoFrame = static_cast<size_t>(-1);
 
   void open_frame();
+  void make_room(size_t n);
+  void boundary_reached();
+  // Where opcode_boundary() has work: 64 KiB into an open frame, the flush
+  // threshold when unframed, never while a frame is pending.
+  void update_boundary() {
+    if (frame_start_ != kNoFrame) {
+      boundary_at_ = frame_start_ + kFrameHeaderSize + kFrameSizeTarget;
+    } else {
+      boundary_at_ = framing_ ? SIZE_MAX : flush_threshold_;
+    }
+  }
+  void set_frame_pending(bool pending) {
+    frame_pending_ = pending;
+    limit_ = pending ? 0 : cap_;
+  }
   void commit_frame();
   void commit_frame_and_flush() {
     commit_frame();
-    flush();
+    if (sink_ != nullptr) flush();
   }
   void flush();
   void grow(size_t n);
 
-  Sink& sink_;
-  std::unique_ptr<char[]> buf_;
+  Sink* sink_;
+  size_t flush_threshold_;
+  char* buf_ = nullptr;  // malloc'd, cap_ bytes, len_ used
+  size_t limit_ = 0;     // cap_, or 0 while a frame must open first
+  size_t boundary_at_ = SIZE_MAX;
   size_t len_ = 0;
   size_t cap_ = 0;
   bool framing_ = false;

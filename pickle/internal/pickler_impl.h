@@ -22,7 +22,10 @@
 // module's name is one interned string. The memo keys those by value.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <memory>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pickle/internal/bigint.h"
 #include "pickle/internal/memo_table.h"
 #include "pickle/internal/nodes.h"
 #include "pickle/internal/pickle_output.h"
@@ -47,8 +51,21 @@ constexpr uint32_t kMissing = MemoTable::kMissing;
 
 constexpr char op(Op o) { return static_cast<char>(o); }
 
+// The low `n` bytes of `v`, little-endian (pickle's integer layout).
 inline void put_le(char* dst, uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) dst[i] = static_cast<char>(v >> (8 * i));
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(dst, &v, static_cast<size_t>(n));
+  } else {
+    for (int i = 0; i < n; ++i) dst[i] = static_cast<char>(v >> (8 * i));
+  }
+}
+
+// BINFLOAT's argument: the IEEE 754 bits, big-endian.
+inline void put_double_be(char* dst, double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
+  std::memcpy(dst, &bits, sizeof bits);
 }
 
 [[noreturn]] inline void fail(const std::string& message) { throw PicklingError(message); }
@@ -102,17 +119,44 @@ using internal::TupleNode;
 using internal::ValueAccess;
 using namespace internal::pickler;
 
+// The memo entries of CPython's singletons (see the top of this file). A
+// bitmap says which are set, so a new Pickler clears 72 bytes, not 2 KiB:
+// dumps() of a small record must stay cheap.
+class SingletonMemo {
+ public:
+  SingletonMemo() { clear(); }
+  uint32_t get(size_t i) const {
+    return (present_[i / 64] >> (i % 64) & 1) != 0 ? index_[i] : MemoTable::kMissing;
+  }
+  void set(size_t i, uint32_t index) {
+    present_[i / 64] |= uint64_t{1} << (i % 64);
+    index_[i] = index;
+  }
+  void clear() { std::fill(std::begin(present_), std::end(present_), 0); }
+  // Forgets entries >= first (a failed dump).
+  void truncate(uint32_t first) {
+    for (size_t i = 0; i < kSingletons; ++i)
+      if (get(i) != MemoTable::kMissing && index_[i] >= first) present_[i / 64] &= ~(uint64_t{1} << (i % 64));
+  }
+
+ private:
+  uint64_t present_[(kSingletons + 63) / 64];
+  uint32_t index_[kSingletons];  // meaningful where present_ says so
+};
+
 class Pickler::Impl {
  public:
-  Impl(Sink& sink, const PicklerOptions& options)
+  // `sink` nullptr: collect each dump for take_output() (dumps()).
+  Impl(Sink* sink, const PicklerOptions& options)
       : options_(options),
+        track_alive_(sink != nullptr),
         proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
         bin_(proto_ >= 1),
         out_(sink) {
-    singletons_.fill(kMissing);
   }
 
   int protocol() const { return proto_; }
+  std::string take_output() { return out_.take(); }
   void dump(const Value& value);
   void clear_memo();
 
@@ -153,12 +197,12 @@ class Pickler::Impl {
     switch (s.kind) {
       case Kind::Str: {
         size_t i = str_singleton(static_cast<const TextNode*>(s.node)->data);
-        if (i != kNotSingleton) return singletons_[i];
+        if (i != kNotSingleton) return singletons_.get(i);
         break;
       }
       case Kind::Bytes: {
         size_t i = bytes_singleton(static_cast<const TextNode*>(s.node)->data);
-        if (i != kNotSingleton) return singletons_[i];
+        if (i != kNotSingleton) return singletons_.get(i);
         break;
       }
       case Kind::Global: {
@@ -178,7 +222,7 @@ class Pickler::Impl {
       case Kind::Str: {
         size_t i = str_singleton(static_cast<const TextNode*>(s.node)->data);
         if (i != kNotSingleton) {
-          singletons_[i] = index;
+          singletons_.set(i, index);
           return emit_put(index);
         }
         break;
@@ -186,7 +230,7 @@ class Pickler::Impl {
       case Kind::Bytes: {
         size_t i = bytes_singleton(static_cast<const TextNode*>(s.node)->data);
         if (i != kNotSingleton) {
-          singletons_[i] = index;
+          singletons_.set(i, index);
           return emit_put(index);
         }
         break;
@@ -249,7 +293,29 @@ class Pickler::Impl {
   }
   void rollback(uint32_t first);
   // --- the dispatcher ----------------------------------------------------
-  void save(const Slot& s, bool pers_save);
+  // pickle.py's save(): the opcode boundary (where a full frame is
+  // committed), the persistent_id hook, then scalars inline (never
+  // memoized) and everything else through save_object.
+  void save(Slot s, bool pers_save) {  // by value: kept in registers
+    out_.opcode_boundary();
+    if (has_persistent_id_ && !pers_save && ask_persistent_id(s)) return;
+    switch (s.kind) {
+      case Kind::None:
+        return out_.put(op(Op::NONE));
+      case Kind::Bool:
+        return save_bool(s.b);
+      case Kind::Int:
+        if (s.is_big) break;
+        return save_int(s.i);
+      case Kind::Float:
+        return save_float(s.f);
+      default:
+        break;
+    }
+    save_object(s);
+  }
+  // The memo, then one encoder per kind.
+  void save_object(const Slot& s);
   // --- persistent ids ------------------------------------------------------
   bool ask_persistent_id(const Slot& s);
   // pickle.py's save_pers: the pid itself is pickled without asking the
@@ -258,10 +324,62 @@ class Pickler::Impl {
   // str(pid), as CPython's save_pers writes it at protocol 0.
   static std::string persistent_id_text(const Slot& pid, internal::Arena* arena, const Value* holder);
   // --- scalars -------------------------------------------------------------
-  void save_bool(bool b);
-  void save_int(int64_t v);
+  void save_bool(bool b) {
+    if (proto_ >= 2) {
+      out_.put(op(b ? Op::NEWTRUE : Op::NEWFALSE));
+    } else {
+      char* p = out_.room(4);
+      p[0] = op(Op::INT);
+      p[1] = '0';
+      p[2] = b ? '1' : '0';
+      p[3] = '\n';
+      out_.advance(4);
+    }
+  }
+
+  void save_int(int64_t v) {
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+      if (!bin_) return emit_decimal_line(op(Op::INT), v);
+      if (v >= 0 && v <= 0xFF) return out_.put2(op(Op::BININT1), static_cast<char>(v));
+      char* p = out_.room(5);
+      if (v >= 0 && v <= 0xFFFF) {
+        p[0] = op(Op::BININT2);
+        put_le(p + 1, static_cast<uint64_t>(v), 2);
+        return out_.advance(3);
+      }
+      p[0] = op(Op::BININT);
+      put_le(p + 1, static_cast<uint64_t>(v), 4);
+      return out_.advance(5);
+    }
+    if (proto_ >= 2) {
+      char* p = out_.room(10);
+      int n = internal::encode_long(v, p + 2);
+      p[0] = op(Op::LONG1);
+      p[1] = static_cast<char>(n);
+      return out_.advance(2 + static_cast<size_t>(n));
+    }
+    char* p = out_.room(24);
+    p[0] = op(Op::LONG);
+    auto res = std::to_chars(p + 1, p + 22, v);
+    res.ptr[0] = 'L';
+    res.ptr[1] = '\n';
+    out_.advance(static_cast<size_t>(res.ptr + 2 - p));
+  }
+
   void save_bigint(std::string_view le);
-  void save_float(double d);
+  void save_float(double d) {
+    if (!bin_) {
+      std::string text = internal::python_float_repr(d);
+      out_.put(op(Op::FLOAT));
+      out_.put(text);
+      return out_.put('\n');
+    }
+    char* p = out_.room(9);
+    p[0] = op(Op::BINFLOAT);
+    put_double_be(p + 1, d);
+    out_.advance(9);
+  }
+
   // --- str and bytes -------------------------------------------------------
   // The opcodes of a str, without its memo entry (_pickle.c save_unicode).
   void save_str_data(std::string_view utf8);
@@ -377,12 +495,14 @@ class Pickler::Impl {
   // and cls.__new__ to getattr(cls, '__new__').
   void save_newobj_ex_fallback(const Slot& cls, const Slot& args, const Slot& kwargs);
 
-  PicklerOptions options_;
+  const PicklerOptions& options_;  // the Pickler's, or dumps()'s argument
+  bool track_alive_;
+  bool has_persistent_id_ = static_cast<bool>(options_.persistent_id);
   int proto_;
   bool bin_;
   PickleOutput out_;
   MemoTable memo_;
-  std::array<uint32_t, kSingletons> singletons_;
+  SingletonMemo singletons_;
   std::unordered_map<std::string, uint32_t> named_;  // 'g' globals, 's' interned names
   uint32_t memo_count_ = 0;
   std::vector<Graph> alive_;  // graphs whose nodes the memo refers to
