@@ -101,9 +101,8 @@ def gbench(binary, out, args, extra):
         scale = {'ns': 1e-9, 'us': 1e-6, 'ms': 1e-3, 's': 1.0}[b['time_unit']]
         cpu, wall = b['cpu_time'] * scale, b['real_time'] * scale
         r = {'cpu': cpu, 'wall': wall}
-        ips = b.get('items_per_second')
-        if ips:
-            per_iter = ips * cpu  # items in one iteration
+        per_iter = b.get('items_per_iter')
+        if per_iter:
             r['item_cpu'] = cpu / per_iter
             r['item_wall'] = wall / per_iter
         if b.get('bytes_per_second'):
@@ -364,10 +363,10 @@ def svg_chart(bars, title):
     colors = {'_pickle, Debian 3.11 (PGO)': '#1f77b4', '_pickle, pyenv 3.11': '#aec7e8',
               'raw LMDB (C) / memcpy': '#7f7f7f', 'Python lmdb + pickle': '#2ca02c',
               'shelve dbm.dumb': '#d62728', 'shelve dbm.ndbm': '#ff9896', 'SQLite (Python)': '#9467bd'}
-    lo, hi = 0.1, 1000.0
+    lo, hi = 0.01, 100.0
     left, width, bar_h, gap = 330, 560, 9, 6
     n_bars = sum(len(s) for _, s in bars)
-    height = 70 + n_bars * bar_h + len(bars) * gap + 70
+    height = 70 + n_bars * bar_h + len(bars) * gap + 85
 
     def x(v):
         v = min(max(v, lo), hi)
@@ -377,14 +376,15 @@ def svg_chart(bars, title):
            % (left + width + 60, height),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="20" font-size="14" font-weight="bold">%s</text>' % title,
-           '<text x="10" y="38">shelf throughput ÷ peer throughput (log scale; right of 1× = shelf faster)</text>']
+           '<text x="10" y="38">shelf throughput ÷ peer throughput (log scale; right of 1× = shelf faster; '
+           'red line: the 5× target)</text>']
     top = 55
-    for tick in (0.1, 0.3, 1, 3, 5, 10, 30, 100, 300, 1000):
+    for tick in (0.01, 0.03, 0.1, 0.3, 1, 3, 5, 10, 30, 100):
         xx = x(tick)
         dash = '' if tick == 1 else ' stroke-dasharray="3,3"'
         color = '#000' if tick == 1 else ('#c00' if tick == 5 else '#ccc')
-        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"%s/>' % (xx, top, xx, height - 55, color, dash))
-        out.append('<text x="%.1f" y="%d" text-anchor="middle">%g×</text>' % (xx, height - 42, tick))
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"%s/>' % (xx, top, xx, height - 70, color, dash))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%g×</text>' % (xx, height - 57, tick))
     y = top + 4
     for label, series in bars:
         out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 6, y + bar_h * len(series) / 2 + 4,
@@ -395,11 +395,10 @@ def svg_chart(bars, title):
             out.append('<text x="%.1f" y="%d" font-size="9">%s</text>' % (x(v) + 3, y + bar_h - 1, fmt_ratio(v)))
             y += bar_h
         y += gap
-    lx = 10
-    for name, color in colors.items():
-        out.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, height - 25, color))
-        out.append('<text x="%d" y="%d">%s</text>' % (lx + 14, height - 16, name))
-        lx += 14 + 6 * len(name) + 16
+    for i, (name, color) in enumerate(colors.items()):
+        lx, ly = 10 + (i % 4) * 230, height - 40 + (i // 4) * 18
+        out.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, ly, color))
+        out.append('<text x="%d" y="%d">%s</text>' % (lx + 14, ly + 9, name))
     out.append('</svg>')
     return '\n'.join(out)
 
@@ -624,7 +623,9 @@ def main():
         print('%-4s %s: %s' % ('ok' if ok else 'MISS', t, v))
 
     if not args.no_doc:
-        rel = lambda p: os.path.relpath(p, ROOT)
+        def rel(p):
+            r = os.path.relpath(p, ROOT)
+            return p if r.startswith('..') else r
         g = '%s --min-time %g --repeat %d' % (rel(os.path.join(HERE, 'py_pickle.py')), args.min_time, args.repeat)
         args.commands = [
             args.command_line + '   # all of the below, %d rounds' % args.rounds,
