@@ -42,8 +42,8 @@ int run_put(const PutOptions& opts) {
   try {
     value = pickle::parse_literal(text);
   } catch (const pickle::LiteralError& e) {
-    throw CommandError("literal", "line " + std::to_string(e.line()) + ", column " + std::to_string(e.column()) +
-                                      ": " + e.what());
+    std::string name = opts.literal == "-" ? "<stdin>" : "<argument>";
+    throw CommandError(name + ":" + std::to_string(e.line()) + ":" + std::to_string(e.column()), e.message());
   }
   with_store_errors(opts.path, [&] { shelf.put(opts.key, value); });
   return kExitOk;

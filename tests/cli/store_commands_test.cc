@@ -43,7 +43,7 @@ TEST_CASE("shelfctl put, get, keys, del", "[cli][store]") {
 
   ProcessResult bad_literal = shelfctl({"put", path, "c", "[1,"});
   CHECK(bad_literal.exit_code == 1);
-  CHECK(bad_literal.err.find("line 1") != std::string::npos);
+  CHECK(bad_literal.err.find("shelfctl put: <argument>:1:") == 0);
   ProcessResult no_key = shelfctl({"get", path, "zz"});
   CHECK(no_key.exit_code == 1);
   CHECK(no_key.err == "shelfctl get: " + path + ": no record for key 'zz'\n");
