@@ -43,7 +43,7 @@ UnpicklingError error_of(std::string_view data, const UnpicklerOptions& options 
 
 }  // namespace
 
-TEST_CASE("the reason table has one row per enumerator, in order", "[errors]") {
+TEST_CASE("the reason table has one row per enumerator in order", "[errors]") {
   std::set<std::string_view> messages;
   for (size_t i = 0; i < std::size(kAllReasons); ++i) {
     auto [reason, name] = kAllReasons[i];

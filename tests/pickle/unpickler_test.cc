@@ -465,7 +465,7 @@ TEST_CASE("inert instances record how they were built", "[unpickler]") {
   }
 }
 
-TEST_CASE("identity: memo, shared and recursive values, one graph", "[unpickler]") {
+TEST_CASE("identity: memo and shared and recursive values in one graph", "[unpickler]") {
   Value self = loads("]q\000h\000a."sv);
   CHECK(self[0].is(self));
   Value d = loads("}q\000K\001h\000s."sv);
@@ -682,7 +682,7 @@ TEST_CASE("protocol 5 out-of-band buffers", "[unpickler]") {
   CHECK(reason_of("K\001\230."sv) == kBadValue);
 }
 
-TEST_CASE("noload walks a pickle, building nothing but its persistent ids", "[unpickler]") {
+TEST_CASE("noload walks a pickle and builds nothing but its persistent ids", "[unpickler]") {
   std::string p = "\200\002]q\000(X\001\000\000\000aQcos\nsystem\n)R}K\001K\002\206Qse.N."s;
   MemorySource source(p);
   UnpicklerOptions options;
@@ -739,7 +739,7 @@ TEST_CASE("hostile lengths and indices cost only what the input holds", "[unpick
   CHECK(loads(sparse + ".").is_none());
 }
 
-TEST_CASE("limits: depth, memo, memory, opcodes", "[unpickler]") {
+TEST_CASE("limits on depth and memo and memory and opcodes", "[unpickler]") {
   SECTION("a 100,000-deep nesting loads; max_depth stops it") {
     std::string deep = "\200\002" + std::string(100000, ']') + std::string(99999, 'a') + ".";
     Value v = loads(deep);
@@ -782,6 +782,68 @@ TEST_CASE("limits: depth, memo, memory, opcodes", "[unpickler]") {
     CHECK(strictly_equal(loads("K\001K\002\206."sv, options), lit("(1, 2)")));
     CHECK(reason_of("K\001K\002K\003\207."sv, options) == kLimitExceeded);
   }
+}
+
+TEST_CASE("mutated pickles load or fail cleanly and alike over memory and streams", "[unpickler]") {
+  const std::string seeds[] = {
+      "(lp0\nI1\naL2L\naF3.5\naS'x\\n'\naVy\\u20ac\nag0\na(dp1\nS'k'\nNsc__builtin__\nset\n((I1\nltR."s,
+      "\200\002]q\000(K\001\212\001\377G?\370\000\000\000\000\000\000X\001\000\000\000aq\001h\001\206q\002e."s,
+      "\200\004" + frame("}\224(\214\001a\224K\001\214\001b\224]\224(K\002h\001eu\214\003mod\214\001C\223)\201}b.") ,
+      "\200\005\226\002\000\000\000\000\000\000\000xy\217(K\001\220(K\002\221Q(\227\230t."s,
+  };
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  size_t loaded = 0, failed = 0;
+  for (const std::string& seed : seeds) {
+    for (int round = 0; round < 400; ++round) {
+      std::string p = seed;
+      int edits = 1 + static_cast<int>(next() % 3);
+      for (int e = 0; e < edits && !p.empty(); ++e) {
+        size_t at = next() % p.size();
+        switch (next() % 3) {
+          case 0: p[at] = static_cast<char>(next()); break;
+          case 1: p.erase(at, 1); break;
+          default: p.insert(at, 1, static_cast<char>(next())); break;
+        }
+      }
+      Graph g;
+      UnpicklerOptions options;
+      options.buffers = {g.bytes("buf")};
+      std::string memory_outcome, stream_outcome;
+      try {
+        memory_outcome = "ok " + repr(loads(p, options));
+        ++loaded;
+      } catch (const UnpicklingError& e) {
+        memory_outcome = e.what();
+        ++failed;
+      } catch (const ReprError& e) {
+        memory_outcome = "repr";
+      }
+      std::istringstream in(p);
+      IstreamSource source(in);
+      try {
+        stream_outcome = "ok " + repr(Unpickler(source, options).load());
+      } catch (const UnpicklingError& e) {
+        stream_outcome = e.what();
+      } catch (const ReprError& e) {
+        stream_outcome = "repr";
+      }
+      INFO(testutil::to_hex(p));
+      CHECK(memory_outcome == stream_outcome);
+      MemorySource again(p);
+      try {
+        Unpickler(again, options).noload();
+      } catch (const UnpicklingError&) {
+      }
+    }
+  }
+  CHECK(loaded > 0);
+  CHECK(failed > 0);
 }
 
 // --- CPython as the oracle ------------------------------------------------------
