@@ -2,6 +2,26 @@
 // ast.literal_eval (numbers in every form, string prefixes and escapes,
 // implicit concatenation, tuples, lists, dicts, sets, True/False/None,
 // signed and complex numbers such as -1+2j).
+//
+// Accepted exactly when CPython 3.11's ast.literal_eval accepts, with the
+// same value, except:
+// - `...` (Ellipsis) is refused: the value graph has no Ellipsis.
+// - \N{NAME} knows the names of the blocks listed in
+//   tools/gen_unicode_tables.py (Latin, Greek, Cyrillic, punctuation,
+//   currency, arrows, math, box drawing, shapes, symbols, dingbats,
+//   emoticons) and every CJK UNIFIED IDEOGRAPH-XXXX; other names (Hangul
+//   syllables, most scripts, aliases) are "unknown Unicode character name".
+// - A non-ASCII character outside a string reads as part of a name (so
+//   "malformed node or string"), where CPython says "invalid character"
+//   for one that cannot be in an identifier (such as a euro sign).
+// - Brackets may nest up to LiteralOptions::max_depth (CPython stops at
+//   200), so that repr() of deep values reads back.
+// Errors carry CPython's message (SyntaxError.msg; "malformed node or
+// string: <what>" where CPython raises ValueError, "unhashable type" where
+// it raises TypeError). On odd inputs CPython's parser sometimes words a
+// syntax error differently (about 1% of random edits of valid literals);
+// the position is where we found the problem, in bytes, which may differ
+// from CPython's column.
 #pragma once
 
 #include <cstddef>

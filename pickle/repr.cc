@@ -122,6 +122,7 @@ void append_hex_escape(std::string& out, char kind, uint32_t value, int digits) 
 
 // CPython picks ' unless the text holds ' and no ".
 char choose_quote(std::string_view s) {
+  if (s.empty()) return '\'';  // an empty view may have no data pointer for memchr
   bool single = std::memchr(s.data(), '\'', s.size()) != nullptr;
   bool dbl = std::memchr(s.data(), '"', s.size()) != nullptr;
   return single && !dbl ? '"' : '\'';
