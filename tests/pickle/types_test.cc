@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "pickle/extensions.h"
 #include "pickle/pickler.h"
 #include "pickle/unpickler.h"
 #include "tests/testutil/testutil.h"
@@ -402,6 +403,29 @@ TEST_CASE("types: old-style classes are written as Python 2 writes them", "[type
     INFO(r->err);
     CHECK(r->out == "instance 3 4\ninstance 3 4\ninstance 3 4\n");
   }
+}
+
+}  // namespace
+}  // namespace shelf::pickle
+
+namespace shelf::pickle {
+namespace {
+
+TEST_CASE("types: the extension registry follows copyreg.add_extension", "[types]") {
+  ExtensionRegistry ext;
+  ext.add("shelfdemo", "Point", 240);
+  ext.add("shelfdemo", "Point", 240);  // redundant registrations are benign
+  CHECK(ext.code("shelfdemo", "Point") == 240);
+  REQUIRE(ext.name(240) != nullptr);
+  CHECK(ext.name(240)->second == "Point");
+  CHECK(ext.name(241) == nullptr);
+  CHECK_THROWS_WITH(ext.add("shelfdemo", "Point", 241), "key ('shelfdemo', 'Point') is already registered with code 240");
+  CHECK_THROWS_WITH(ext.add("shelfdemo", "Money", 240), "code 240 is already in use for key ('shelfdemo', 'Point')");
+  CHECK_THROWS_WITH(ext.add("shelfdemo", "Money", 0), "code out of range");
+  CHECK_THROWS_WITH(ext.add("shelfdemo", "Money", 0x80000000LL), "code out of range");
+  CHECK_THROWS_AS(ext.remove("shelfdemo", "Point", 7), std::invalid_argument);
+  ext.remove("shelfdemo", "Point", 240);
+  CHECK(ext.empty());
 }
 
 }  // namespace
