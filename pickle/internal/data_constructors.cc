@@ -258,19 +258,26 @@ std::optional<Slot> call(Builder& b, const CtorMap& ctors, DataCtor ctor, Args a
     case DataCtor::kComplex: {
       if (a.size > 2) return std::nullopt;
       double parts[2][2] = {{0, 0}, {0, 0}};  // (real, imag) of each argument
+      bool is_complex[2] = {false, false};
       for (size_t i = 0; i < a.size; ++i) {
         if (a.items[i].kind == Kind::Complex) {
           auto* c = static_cast<const ComplexNode*>(a.items[i].node);
           parts[i][0] = c->real;
           parts[i][1] = c->imag;
+          is_complex[i] = true;
         } else {
           auto r = real_of(a.items[i]);
           if (!r) return std::nullopt;
           parts[i][0] = *r;
         }
       }
-      // complex(a, b) == a + b*1j
-      return b.complex(parts[0][0] - parts[1][1], parts[0][1] + parts[1][0]);
+      // complex(a, b) == a + b*1j, but as complex_new computes it: imaginary
+      // parts are only added when an argument is complex, so complex(0.0,
+      // -0.0) keeps its -0.0 (0.0 + -0.0 would be +0.0).
+      double real = parts[0][0], imag = parts[1][0];
+      if (is_complex[1]) real -= parts[1][1];
+      if (is_complex[0]) imag += parts[0][1];
+      return b.complex(real, imag);
     }
     case DataCtor::kDict:
     case DataCtor::kOrderedDict: {
