@@ -1,6 +1,8 @@
 // The Pickler's entry points, dispatcher, memo bookkeeping and encoders
 // for scalars, str, bytes, bytearray and buffers. See
 // pickle/internal/pickler_impl.h for the overall design.
+#include <pthread.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +21,7 @@ void Pickler::Impl::dump(const Value& value) {
     if (track_alive_) keep_alive(ValueAccess::arena(value));
     arena_ = ValueAccess::arena(value);
     depth_ = 0;
+    next_stack_check_ = kStackCheckFrom;
     if (proto_ >= 2) {
       out_.put2(op(Op::PROTO), static_cast<char>(proto_));
       if (proto_ >= 4) out_.start_framing();
@@ -44,6 +47,38 @@ void Pickler::Impl::clear_memo() {
   named_.clear();
   memo_count_ = 0;
   alive_.clear();
+}
+
+namespace {
+
+// The lowest usable stack address of this thread, found once per thread
+// (pthread_getattr_np reads /proc for the main thread: too slow per dump).
+uintptr_t stack_low_end() {
+  thread_local uintptr_t low = [] {
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      pthread_attr_getstack(&attr, &addr, &size);
+      pthread_attr_destroy(&attr);
+    }
+    return reinterpret_cast<uintptr_t>(addr);
+  }();
+  return low;
+}
+
+}  // namespace
+
+void Pickler::Impl::check_stack() {
+  // Room for the deepest save() chain between two checks, with sanitizers'
+  // larger frames, plus whatever the caller's hooks need.
+  constexpr uintptr_t kMargin = 512 * 1024;
+  next_stack_check_ = depth_ + kStackCheckEvery;
+  uintptr_t low = stack_low_end();
+  auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (low != 0 && here < low + kMargin) {
+    fail("nesting depth " + std::to_string(depth_) + " exhausts the thread's stack while pickling an object");
+  }
 }
 
 void Pickler::Impl::keep_alive(internal::Arena* arena) {

@@ -163,6 +163,9 @@ class Pickler::Impl {
  private:
   // Entering a container: nesting beyond max_depth is an error, as
   // CPython's RecursionError, never a stack overflow.
+  // Deep nesting within a generous max_depth is also checked against the
+  // thread's actual stack, every kStackCheckEvery levels past
+  // kStackCheckFrom, so no setting of max_depth can overflow it.
   class DepthGuard {
    public:
     explicit DepthGuard(Impl& impl) : impl_(impl) {
@@ -171,6 +174,7 @@ class Pickler::Impl {
         fail("maximum nesting depth (" + std::to_string(impl_.options_.max_depth) +
              ") exceeded while pickling an object");
       }
+      if (impl_.depth_ >= impl_.next_stack_check_) impl_.check_stack();
     }
     ~DepthGuard() { --impl_.depth_; }
     DepthGuard(const DepthGuard&) = delete;
@@ -508,6 +512,11 @@ class Pickler::Impl {
   std::vector<Graph> alive_;  // graphs whose nodes the memo refers to
   internal::Arena* arena_ = nullptr;
   size_t depth_ = 0;
+  static constexpr size_t kStackCheckFrom = 256;
+  static constexpr size_t kStackCheckEvery = 32;
+  size_t next_stack_check_ = kStackCheckFrom;
+  // Throws PicklingError when less than a safety margin of stack is left.
+  void check_stack();
 };
 
 }  // namespace shelf::pickle

@@ -344,6 +344,21 @@ TEST_CASE("Pickler: nesting past max_depth is a PicklingError, never a crash", "
   CHECK_THROWS_AS(dumps(medium), PicklingError);
 }
 
+TEST_CASE("Pickler: no max_depth lets nesting overflow the stack", "[pickler]") {
+  Graph g;
+  Value v = g.list();
+  for (int i = 0; i < 1'000'000; ++i) v = g.list({v});
+  PicklerOptions unlimited;
+  unlimited.max_depth = SIZE_MAX;
+  // Either it fits in this thread's stack or it is refused cleanly.
+  try {
+    std::string out = dumps(v, unlimited);
+    CHECK(out.size() > 1'000'000);
+  } catch (const PicklingError& e) {
+    CHECK(std::string(e.what()).find("stack") != std::string::npos);
+  }
+}
+
 // Fails its first write only: a disk that was full for a moment.
 class FlakySink final : public Sink {
  public:
