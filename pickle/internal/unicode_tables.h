@@ -15,10 +15,12 @@ namespace shelf::pickle::internal {
 // separators other than the ASCII space.
 bool is_printable(uint32_t cp);
 
-// The code point named `name` in a \N{...} escape, matched without regard
-// to case as CPython does, or nullopt. Covers the blocks listed in
-// tools/gen_unicode_tables.py plus the algorithmic names
-// "CJK UNIFIED IDEOGRAPH-XXXX"; not aliases or Hangul syllables.
+// The code point named `name` in a \N{...} escape, or nullopt. As in
+// CPython, names match without regard to case, except the algorithmic
+// "CJK UNIFIED IDEOGRAPH-XXXX" (exact prefix, 4 or 5 upper-case hex
+// digits). Covers the blocks listed in tools/gen_unicode_tables.py and
+// every CJK unified ideograph; not aliases, named sequences or Hangul
+// syllables.
 std::optional<uint32_t> lookup_unicode_name(std::string_view name);
 
 }  // namespace shelf::pickle::internal
