@@ -68,9 +68,7 @@ void SlotStack::clear() {
 void SlotStack::grow() {
   size_t n = size();
   size_t room = max_depth_ > marks_.size() ? max_depth_ - marks_.size() : 0;
-  if (n >= room)
-    fail(UnpicklingReason::kLimitExceeded,
-         "stack depth limit exceeded (" + std::to_string(max_depth_) + " items and MARKs)");
+  if (n >= room) depth_exceeded();
   storage_.resize(std::min(std::max(storage_.size() * 2, n + 1), room));
   base_ = storage_.data();
   sp_ = base_ + n;
@@ -81,25 +79,12 @@ void SlotStack::underflow() const {
   fail(UnpicklingReason::kStackUnderflow, marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
 }
 
-void SlotStack::mark() {
-  if (size() + marks_.size() + 1 > max_depth_)
-    fail(UnpicklingReason::kLimitExceeded,
-         "stack depth limit exceeded (" + std::to_string(max_depth_) + " items and MARKs)");
-  marks_.push_back(size());
-  fence_ = static_cast<ptrdiff_t>(size());
-  update_limit();
+void SlotStack::depth_exceeded() const {
+  fail(UnpicklingReason::kLimitExceeded,
+       "stack depth limit exceeded (" + std::to_string(max_depth_) + " items and MARKs)");
 }
 
-std::span<Slot> SlotStack::pop_mark() {
-  if (marks_.empty()) fail(UnpicklingReason::kNoMark, "could not find MARK");
-  size_t k = marks_.back();
-  marks_.pop_back();
-  fence_ = marks_.empty() ? 0 : static_cast<ptrdiff_t>(marks_.back());
-  std::span<Slot> items(base_ + k, sp_);
-  sp_ = base_ + k;
-  update_limit();
-  return items;
-}
+void SlotStack::no_mark() { fail(UnpicklingReason::kNoMark, "could not find MARK"); }
 
 void SlotStack::pop_item_or_mark() {
   // As _pickle.c's load_pop: a MARK with nothing above it is what POP pops.
@@ -285,14 +270,14 @@ Slot Machine::tuple_of(const Slot* items, size_t n) {
   return node_slot(arena_->make<TupleNode>(mem, static_cast<uint32_t>(n)));
 }
 
-inline void Machine::memo_get(uint64_t key) {
+[[gnu::always_inline]] inline void Machine::memo_get(uint64_t key) {
   const Slot* s = memo_.get(key);
   if (s == nullptr) [[unlikely]]
     fail(UnpicklingReason::kMemoMissing, "memo key " + std::to_string(key) + " was never stored");
   stack_.push(*s);
 }
 
-inline void Machine::memo_put(uint64_t key) {
+[[gnu::always_inline]] inline void Machine::memo_put(uint64_t key) {
   charge(memo_.put(key, stack_.top()));
   if (memo_.size() > options_.limits.max_memo) [[unlikely]]
     fail(UnpicklingReason::kLimitExceeded,

@@ -53,15 +53,33 @@ class SlotStack {
     sp_ -= n;
     return sp_;
   }
-  void mark();
+  void mark() {
+    if (size() + marks_.size() + 1 > max_depth_) [[unlikely]]
+      depth_exceeded();
+    marks_.push_back(size());
+    fence_ = static_cast<ptrdiff_t>(size());
+    update_limit();
+  }
   // Pops the topmost MARK and the items above it (kNoMark without one).
   // The span stays valid until the next push.
-  std::span<Slot> pop_mark();
+  std::span<Slot> pop_mark() {
+    if (marks_.empty()) [[unlikely]]
+      no_mark();
+    size_t k = marks_.back();
+    marks_.pop_back();
+    fence_ = marks_.empty() ? 0 : static_cast<ptrdiff_t>(marks_.back());
+    std::span<Slot> items(base_ + k, sp_);
+    sp_ = base_ + k;
+    update_limit();
+    return items;
+  }
   // POP: the top item, or the topmost MARK when no item lies above it.
   void pop_item_or_mark();
 
  private:
   [[noreturn]] void underflow() const;
+  [[noreturn]] void depth_exceeded() const;
+  [[noreturn]] static void no_mark();
   void grow();
   void update_limit() {
     size_t room = max_depth_ > marks_.size() ? max_depth_ - marks_.size() : 0;
