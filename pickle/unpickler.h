@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pickle/errors.h"
+#include "pickle/extensions.h"
 #include "pickle/hooks.h"
 #include "pickle/limits.h"
 #include "pickle/source.h"
@@ -43,6 +44,10 @@ struct UnpicklerOptions {
   // Out-of-band buffers for NEXT_BUFFER, in order (Buffer, Bytes or
   // ByteArray values).
   std::vector<Value> buffers;
+  // The copyreg extension registry EXT1/EXT2/EXT4 codes are looked up in
+  // (the global found goes through fix_imports and find_global as a GLOBAL
+  // would). Without one, every code is unregistered, as in a fresh CPython.
+  std::shared_ptr<const ExtensionRegistry> extensions;
   Limits limits;
 };
 

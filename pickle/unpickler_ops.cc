@@ -446,13 +446,10 @@ void Machine::readonly_buffer() {
 
 void Machine::extension(int64_t code) {
   if (code <= 0) fail(UnpicklingReason::kBadArgument, "EXT specifies code <= 0");
-  if (noload_) {
-    stack_.push(Slot());
-    return;
-  }
-  // CPython's extension registry is empty unless a program fills it; we
-  // have none, so any code is unregistered, as in a fresh CPython.
-  fail(UnpicklingReason::kBadArgument, "unregistered extension code " + std::to_string(code));
+  const ExtensionRegistry::Name* name = options_.extensions ? options_.extensions->name(code) : nullptr;
+  if (name == nullptr) fail(UnpicklingReason::kBadArgument, "unregistered extension code " + std::to_string(code));
+  // pickle.py's get_extension: find_class on the registered name.
+  stack_.push(resolve_global(name->first, name->second));
 }
 
 }  // namespace shelf::pickle::internal

@@ -129,9 +129,9 @@ const OpRow kOpRows[] = {
     {"BINPUT", "K\007q\0050h\005."sv, "7"},
     {"LONG_BINPUT", "K\007r\005\000\001\0000j\005\000\001\000."sv, "7"},
     {"MEMOIZE", "K\001\2240h\000."sv, "1"},
-    {"EXT1", "\202\001."sv, "", Kind::None, kBadArgument},
-    {"EXT2", "\203\001\000."sv, "", Kind::None, kBadArgument},
-    {"EXT4", "\204\001\000\000\000."sv, "", Kind::None, kBadArgument},
+    {"EXT1", "\202\001."sv, "", Kind::Global},
+    {"EXT2", "\203\002\001."sv, "", Kind::Global},
+    {"EXT4", "\204\003\000\001\000."sv, "", Kind::Global},
     {"GLOBAL", "cmod\nname\n."sv, "", Kind::Global},
     {"STACK_GLOBAL", "\214\003mod\214\004name\223."sv, "", Kind::Global},
     {"REDUCE", "cbuiltins\ncomplex\nK\001K\002\206R."sv, "(1+2j)"},
@@ -162,6 +162,11 @@ TEST_CASE("every opcode of pickletools loads", "[unpickler]") {
       Graph g;
       UnpicklerOptions options;
       options.buffers = {g.bytes("xyz")};
+      auto registry = std::make_shared<ExtensionRegistry>();
+      registry->add("mod", "one", 1);
+      registry->add("mod", "two", 0x102);
+      registry->add("mod", "three", 0x10003);
+      options.extensions = registry;
       if (row.error) {
         UnpicklingError e = error_of(row.pickle, options);
         CHECK(e.reason() == *row.error);
@@ -712,6 +717,26 @@ TEST_CASE("noload walks a pickle and builds nothing but its persistent ids", "[u
       }
     }
   }
+}
+
+TEST_CASE("EXT1/EXT2/EXT4 look codes up in the extension registry", "[unpickler]") {
+  CHECK(error_of("\202\001."sv).detail() == "unregistered extension code 1");
+  auto registry = std::make_shared<ExtensionRegistry>();
+  registry->add("mod", "C", 1);
+  registry->add("copy_reg", "_reconstructor", 300);
+  registry->add("os", "system", 0x10000);
+  UnpicklerOptions options;
+  options.extensions = registry;
+  CHECK(is_global(loads("\202\001."sv, options), "mod", "C"));
+  // Names go through fix_imports (protocol < 3) and find_global, as GLOBAL's.
+  CHECK(is_global(loads("\200\002\203\054\001."sv, options), "copyreg", "_reconstructor"));
+  CHECK(is_global(loads("\200\003\203\054\001."sv, options), "copy_reg", "_reconstructor"));
+  Value v = loads("\204\000\000\001\000)R."sv, options);
+  CHECK(is_global(v.callable(), "os", "system"));
+  CHECK(error_of("\202\002."sv, options).detail() == "unregistered extension code 2");
+  CHECK(error_of("\204\000\000\000\200."sv, options).detail() == "EXT specifies code <= 0");
+  options.find_global = FindGlobal::data_only();
+  CHECK(error_of("\204\000\000\001\000."sv, options).detail() == "global 'os.system' is forbidden");
 }
 
 // --- hostile input and limits --------------------------------------------------
