@@ -97,7 +97,32 @@ void Pickler::Impl::rollback(uint32_t first) {
 }
 
 void Pickler::Impl::save_object(const Slot& s) {
-  if (s.kind == Kind::Int) return save_bigint(static_cast<const BigIntNode*>(s.node)->bytes);
+  switch (s.kind) {
+    case Kind::Int:
+      return save_bigint(static_cast<const BigIntNode*>(s.node)->bytes);
+    // The commonest kinds are memoized before anything else can be: one
+    // probe of the memo finds them or reserves their entry.
+    case Kind::Str: {
+      std::string_view data = static_cast<const TextNode*>(s.node)->data;
+      if (str_singleton(data) != kNotSingleton) break;
+      uint32_t index = reserve_memo(s.node);
+      if (index == kMissing) return;
+      save_str_data(data);
+      return emit_put(index);
+    }
+    case Kind::List: {
+      uint32_t index = reserve_memo(s.node);
+      if (index != kMissing) save_list(s, index);
+      return;
+    }
+    case Kind::Dict: {
+      uint32_t index = reserve_memo(s.node);
+      if (index != kMissing) save_dict(s, index);
+      return;
+    }
+    default:
+      break;
+  }
   uint32_t index = lookup(s);
   if (index != kMissing) return emit_get(index);
   switch (s.kind) {
@@ -108,10 +133,6 @@ void Pickler::Impl::save_object(const Slot& s) {
       return save_bytes(static_cast<const TextNode*>(s.node)->data, &s);
     case Kind::Tuple:
       return save_tuple(s);
-    case Kind::List:
-      return save_list(s);
-    case Kind::Dict:
-      return save_dict(s);
     case Kind::Set:
       return save_set(s);
     case Kind::FrozenSet:

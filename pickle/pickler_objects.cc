@@ -43,7 +43,7 @@ void Pickler::Impl::save_tuple(const Slot& s) {
   memoize(s);
 }
 
-void Pickler::Impl::save_list(const Slot& s) {
+void Pickler::Impl::save_list(const Slot& s, uint32_t index) {
   auto* node = static_cast<const ListNode*>(s.node);
   DepthGuard guard(*this);
   if (bin_) {
@@ -51,14 +51,14 @@ void Pickler::Impl::save_list(const Slot& s) {
   } else {
     out_.put2(op(Op::MARK), op(Op::LIST));
   }
-  memoize(s);
+  emit_put(index);
   // Indexes, not iterators: a hook may mutate the list meanwhile.
   auto item = [node](size_t i) { return node->items[i]; };
   auto size = [node] { return node->items.size(); };
   save_list_items(item, size);
 }
 
-void Pickler::Impl::save_dict(const Slot& s) {
+void Pickler::Impl::save_dict(const Slot& s, uint32_t index) {
   auto* node = static_cast<const HashNode*>(s.node);
   DepthGuard guard(*this);
   if (bin_) {
@@ -66,7 +66,7 @@ void Pickler::Impl::save_dict(const Slot& s) {
   } else {
     out_.put2(op(Op::MARK), op(Op::DICT));
   }
-  memoize(s);
+  emit_put(index);
   const auto& entries = node->table.entries;
   if (node->table.live == 0) return;
   if (!bin_) {

@@ -41,6 +41,22 @@ class MemoTable {
     ++size_;
   }
 
+  // The memo index of `key` if it has one; otherwise records `key` ->
+  // `value` and returns kMissing. One probe where find + insert take two.
+  uint32_t find_or_insert(const void* key, uint32_t value) {
+    auto k = reinterpret_cast<uintptr_t>(key);
+    size_t i = probe(k);
+    if (entries_[i].key != 0) return entries_[i].value;
+    if ((size_ + 1) * 3 > (mask_ + 1) * 2) {
+      rehash((mask_ + 1) * (size_ > 50000 ? 2 : 4));
+      i = probe(k);
+    }
+    entries_[i].key = k;
+    entries_[i].value = value;
+    ++size_;
+    return kMissing;
+  }
+
   size_t size() const { return size_; }
 
   void clear() {

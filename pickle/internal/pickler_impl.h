@@ -251,6 +251,19 @@ class Pickler::Impl {
     emit_put(index);
   }
 
+  // A node memoized before anything is written for it (str, list, dict):
+  // emits a GET and returns kMissing when it is in the memo already, else
+  // records it under the next index and returns that (the caller emits the
+  // PUT after the object's opcode).
+  uint32_t reserve_memo(const Node* node) {
+    uint32_t index = next_memo_index();
+    uint32_t found = memo_.find_or_insert(node, index);
+    if (found == kMissing) return index;
+    --memo_count_;
+    emit_get(found);
+    return kMissing;
+  }
+
   // A helper object nobody else can refer to still takes a memo slot, as
   // it does in CPython.
   void memoize_fresh() { emit_put(next_memo_index()); }
@@ -447,7 +460,8 @@ class Pickler::Impl {
     memoize_fresh();
   }
   // --- lists, dicts, sets --------------------------------------------------
-  void save_list(const Slot& s);
+  // `index`: the memo entry reserve_memo() made for it.
+  void save_list(const Slot& s, uint32_t index);
 
   // _pickle.c batch_list_exact (and batch_list at protocol 0).
   template <typename Item, typename Size>
@@ -471,7 +485,7 @@ class Pickler::Impl {
       out_.put(op(Op::APPENDS));
     } while (total < size());
   }
-  void save_dict(const Slot& s);
+  void save_dict(const Slot& s, uint32_t index);
   void save_set(const Slot& s);
   void save_frozenset(const Slot& s);
   // Protocols < 4: set(list) and frozenset(list) through REDUCE.
