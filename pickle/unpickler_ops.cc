@@ -108,7 +108,8 @@ Slot Machine::python2_str(std::string_view bytes) {
 }
 
 void Machine::proto(uint8_t version) {
-  if (version > 5) fail(UnpicklingReason::kBadArgument, "unsupported pickle protocol: " + std::to_string(version));
+  // A protocol newer than 5 may use opcodes we do not know.
+  if (version > 5) fail(UnpicklingReason::kUnknownOpcode, "unsupported pickle protocol: " + std::to_string(version));
   proto_ = version;
 }
 
@@ -276,7 +277,9 @@ Slot Machine::call(Construction how, const Slot& callable, const Slot& args, con
     auto it = ctors_.find(callable.node);
     if (it != ctors_.end()) {
       size_t bytes = 0;
-      std::optional<Slot> native = build_native(*arena_, ctors_, it->second, how, args, kwargs, bytes);
+      if (!memory_) budget_ = budget_for(reader_.input_extent());
+      size_t room = charged_ < budget_ ? budget_ - charged_ : 0;
+      std::optional<Slot> native = build_native(*arena_, ctors_, it->second, how, args, kwargs, bytes, room);
       charge(bytes);
       if (native) return *native;
     }

@@ -58,7 +58,10 @@ bool is_global(const Slot& s, std::string_view module, std::string_view name) {
 
 class Builder {
  public:
-  Builder(Arena& arena, size_t& charged) : arena_(arena), charged_(charged) {}
+  Builder(Arena& arena, size_t& charged, size_t room) : arena_(arena), charged_(charged), room_(room) {}
+
+  // Bytes this call may still allocate.
+  size_t room() const { return charged_ < room_ ? room_ - charged_ : 0; }
 
   Slot text(Kind kind, std::string_view data) {
     charged_ += sizeof(TextNode) + data.size();
@@ -108,6 +111,7 @@ class Builder {
  private:
   Arena& arena_;
   size_t& charged_;
+  size_t room_;
 };
 
 // The elements iter(x) yields for the containers whose iteration is plain
@@ -250,6 +254,21 @@ std::optional<Slot> call(Builder& b, const CtorMap& ctors, DataCtor ctor, Args a
     }
     case DataCtor::kByteArray:
     case DataCtor::kBytes: {
+      if (a.size == 1 && (a.items[0].kind == Kind::Int || a.items[0].kind == Kind::Bool)) {
+        // bytes(n): n zero bytes. A few input bytes may ask for terabytes:
+        // the size is checked against what the load may still allocate.
+        const Slot& n = a.items[0];
+        if (n.kind == Kind::Int && (n.is_big || n.i < 0)) {
+          if (!n.is_big || (static_cast<const BigIntNode*>(n.node)->bytes.back() & 0x80))
+            fail(UnpicklingReason::kBadValue, "negative count");
+          fail(UnpicklingReason::kLimitExceeded, "bytes(n) larger than the memory limit");
+        }
+        auto size = static_cast<uint64_t>(n.kind == Kind::Bool ? (n.b ? 1 : 0) : n.i);
+        if (size > b.room()) fail(UnpicklingReason::kLimitExceeded, "bytes(n) larger than the memory limit");
+        std::string zeros(static_cast<size_t>(size), '\0');
+        if (ctor == DataCtor::kBytes) return b.text(Kind::Bytes, zeros);
+        return b.bytearray(zeros);
+      }
       auto data = byte_payload(a);
       if (!data) return std::nullopt;
       if (ctor == DataCtor::kBytes) return b.text(Kind::Bytes, *data);
@@ -395,11 +414,11 @@ uint64_t key_hash(const Slot& key) {
 }
 
 std::optional<Slot> build_native(Arena& arena, const CtorMap& ctors, DataCtor ctor, Construction how,
-                                 const Slot& args, const Slot& kwargs, size_t& charged) {
+                                 const Slot& args, const Slot& kwargs, size_t& charged, size_t room) {
   if (args.kind != Kind::Tuple) return std::nullopt;
   if (kwargs.kind == Kind::Dict && static_cast<const HashNode*>(kwargs.node)->table.live != 0) return std::nullopt;
   if (kwargs.kind != Kind::Dict && kwargs.kind != Kind::None) return std::nullopt;
-  Builder b(arena, charged);
+  Builder b(arena, charged, room);
   if (how == Construction::NewObj || how == Construction::NewObjEx) {
     // cls.__new__(cls, *args): only types have one; mutable types come out
     // empty (their __init__, which NEWOBJ does not call, fills them).

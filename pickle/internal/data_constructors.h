@@ -43,9 +43,11 @@ using CtorMap = std::unordered_map<const Node*, DataCtor>;
 // nullopt when the arguments are not plain data this constructor takes: the
 // caller keeps an inert instance rather than guess. Throws DecodeFailure
 // (kBadValue) where Python itself would refuse the data outright (an
-// unhashable set member). Adds the bytes it allocates to `charged`.
+// unhashable set member, a negative count), and kLimitExceeded when a call
+// asks for more than `room` bytes (bytes(10**12)). Adds the bytes it
+// allocates to `charged`.
 std::optional<Slot> build_native(Arena& arena, const CtorMap& ctors, DataCtor ctor, Construction how,
-                                 const Slot& args, const Slot& kwargs, size_t& charged);
+                                 const Slot& args, const Slot& kwargs, size_t& charged, size_t room);
 
 // Python's hash of `key` for a dict or set, or DecodeFailure kBadValue
 // "unhashable type: 'list'".

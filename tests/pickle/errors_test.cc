@@ -87,6 +87,7 @@ TEST_CASE("a real load reports offset and opcode in that format", "[errors]") {
   CHECK_FALSE(error_of("N\xff."sv).opcode().has_value());
   CHECK(std::string(error_of(""sv).what()) == "at byte 0: pickle data was truncated");
   CHECK(std::string(error_of("\x80\x06."sv).what()) == "at byte 0 (PROTO '\\x80'): unsupported pickle protocol: 6");
+  CHECK(error_of("\x80\x06."sv).reason() == UnpicklingReason::kUnknownOpcode);
   CHECK(std::string(error_of("K\x01(."sv).what()) == "at byte 3 (STOP '.'): unexpected MARK found");
 
   UnpicklerOptions strict;
