@@ -53,7 +53,7 @@ void Pickler::Impl::save_list(const Slot& s, uint32_t index) {
   }
   emit_put(index);
   // Indexes, not iterators: a hook may mutate the list meanwhile.
-  auto item = [node](size_t i) { return node->items[i]; };
+  auto item = [node](size_t i) -> const Slot& { return node->items[i]; };
   auto size = [node] { return node->items.size(); };
   save_list_items(item, size);
 }
@@ -72,9 +72,7 @@ void Pickler::Impl::save_dict(const Slot& s, uint32_t index) {
   if (!bin_) {
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].erased) continue;
-      Slot key = entries[i].key, value = entries[i].value;
-      save(key, false);
-      save(value, false);
+      save_pair(entries, i);
       out_.put(op(Op::SETITEM));
     }
     return;
@@ -82,9 +80,7 @@ void Pickler::Impl::save_dict(const Slot& s, uint32_t index) {
   if (node->table.live == 1) {
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].erased) continue;
-      Slot key = entries[i].key, value = entries[i].value;
-      save(key, false);
-      save(value, false);
+      save_pair(entries, i);
       return out_.put(op(Op::SETITEM));
     }
   }
@@ -98,9 +94,7 @@ void Pickler::Impl::save_dict(const Slot& s, uint32_t index) {
     while (pos < entries.size()) {
       size_t i = pos++;
       if (entries[i].erased) continue;
-      Slot key = entries[i].key, value = entries[i].value;
-      save(key, false);
-      save(value, false);
+      save_pair(entries, i);
       if (++batch == kBatchSize) break;
     }
     out_.put(op(Op::SETITEMS));
@@ -124,8 +118,7 @@ void Pickler::Impl::save_set(const Slot& s) {
     while (pos < entries.size()) {
       size_t i = pos++;
       if (entries[i].erased) continue;
-      Slot key = entries[i].key;
-      save(key, false);
+      save(entries[i].key, false);
       if (++batch == kBatchSize) break;
     }
     out_.put(op(Op::ADDITEMS));
@@ -140,8 +133,7 @@ void Pickler::Impl::save_frozenset(const Slot& s) {
   const auto& entries = node->table.entries;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].erased) continue;
-    Slot key = entries[i].key;
-    save(key, false);
+    save(entries[i].key, false);
   }
   uint32_t index = memo_.find(node);
   if (index != kMissing) {
@@ -169,7 +161,7 @@ void Pickler::Impl::save_set_reduce(const Slot& s, std::string_view type) {
     items.reserve(node->table.live);
     for (const auto& e : node->table.entries)
       if (!e.erased) items.push_back(e.key);
-    save_list_items([&items](size_t i) { return items[i]; }, [&items] { return items.size(); });
+    save_list_items([&items](size_t i) -> const Slot& { return items[i]; }, [&items] { return items.size(); });
   });
   finish_reduce(&s);
 }

@@ -313,9 +313,15 @@ class Pickler::Impl {
   // pickle.py's save(): the opcode boundary (where a full frame is
   // committed), the persistent_id hook, then scalars inline (never
   // memoized) and everything else through save_object.
-  void save(Slot s, bool pers_save) {  // by value: kept in registers
+  [[gnu::always_inline]] void save(const Slot& s, bool pers_save) {
     out_.opcode_boundary();
-    if (has_persistent_id_ && !pers_save && ask_persistent_id(s)) return;
+    // Hooks may mutate the containers being walked: work on a copy then.
+    // Without hooks `s` points into its container, read in place (a copy
+    // through the stack costs a store-forwarding stall per item).
+    if (has_hooks_) return save_copy(s, pers_save);
+    dispatch(s);
+  }
+  [[gnu::always_inline]] void dispatch(const Slot& s) {
     switch (s.kind) {
       case Kind::None:
         return out_.put(op(Op::NONE));
@@ -330,6 +336,10 @@ class Pickler::Impl {
         break;
     }
     save_object(s);
+  }
+  void save_copy(Slot s, bool pers_save) {
+    if (has_persistent_id_ && !pers_save && ask_persistent_id(s)) return;
+    dispatch(s);
   }
   // The memo, then one encoder per kind.
   void save_object(const Slot& s);
@@ -486,6 +496,17 @@ class Pickler::Impl {
     } while (total < size());
   }
   void save_dict(const Slot& s, uint32_t index);
+  // Key and value of entry `i`; copied first when a hook could mutate the
+  // dict between the two saves.
+  void save_pair(const std::vector<internal::HashEntry>& entries, size_t i) {
+    if (has_hooks_) {
+      Slot key = entries[i].key, value = entries[i].value;
+      save(key, false);
+      return save(value, false);
+    }
+    save(entries[i].key, false);
+    save(entries[i].value, false);
+  }
   void save_set(const Slot& s);
   void save_frozenset(const Slot& s);
   // Protocols < 4: set(list) and frozenset(list) through REDUCE.
@@ -516,6 +537,7 @@ class Pickler::Impl {
   const PicklerOptions& options_;  // the Pickler's, or dumps()'s argument
   bool track_alive_;
   bool has_persistent_id_ = static_cast<bool>(options_.persistent_id);
+  bool has_hooks_ = has_persistent_id_ || static_cast<bool>(options_.buffer_callback);
   int proto_;
   bool bin_;
   PickleOutput out_;
