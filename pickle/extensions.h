@@ -5,8 +5,8 @@
 // Codes are a private agreement between writer and reader (CPython's
 // registry starts empty; PEP 307 reserves 1-127 for the Python project,
 // 128-191 for Zope, 192-239 for third parties, 240-255 for private use).
-// Give the same registry to the Pickler (PicklerOptions::extensions, when
-// the Pickler supports it) and the Unpickler (UnpicklerOptions::extensions).
+// Give the same registry to the Pickler (PicklerOptions::extensions) and the
+// Unpickler (UnpicklerOptions::extensions).
 //
 // Threads: fill it first, then share it (read-only) through a
 // std::shared_ptr<const ExtensionRegistry>.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pickle/errors.h"
+#include "pickle/extensions.h"
 #include "pickle/hooks.h"
 #include "pickle/sink.h"
 #include "pickle/value.h"
@@ -38,6 +39,11 @@ struct PicklerOptions {
   size_t max_depth = 1000;
   PersistentIdFn persistent_id;
   BufferCallbackFn buffer_callback;  // protocol 5 only
+  // copyreg's extension registry: at protocol 2 and above a global with a
+  // code is written EXT1 / EXT2 / EXT4 instead of GLOBAL / STACK_GLOBAL,
+  // as CPython's save_global does (protocols 0-1 still write GLOBAL).
+  // The reader needs the same codes (UnpicklerOptions::extensions).
+  std::shared_ptr<const ExtensionRegistry> extensions;
 };
 
 class Pickler {
