@@ -423,11 +423,13 @@ void TypeBinding<T>::apply_state(Context& cx, T& obj, const Value& state) const 
   auto [dict, slots] = internal::split_state(state);
   for (const Value& part : {dict, slots}) {
     if (part.is_none()) continue;
-    for (auto [key, value] : part.items()) {
+    for (auto item : part.items()) {
+      const Value& key = item.first;
       if (key.kind() != Kind::Str) continue;  // no field can have that name
       for (const Field& f : fields_) {
         if (f.name == key.as_str()) {
-          internal::with_context("field '" + f.name + "'", [&] { f.set(cx, obj, value); });
+          // Not a structured binding: clang 14 cannot capture one in a lambda.
+          internal::with_context("field '" + f.name + "'", [&] { f.set(cx, obj, item.second); });
           break;
         }
       }
