@@ -34,7 +34,9 @@ class Arena {
   }
 
   std::string_view copy_bytes(std::string_view data) {
-    if (data.empty()) return {};
+    // An empty view still points somewhere: callers hand data() to memcpy
+    // and memchr, which require a non-null pointer even for zero bytes.
+    if (data.empty()) return {"", 0};
     char* dst = static_cast<char*>(allocate(data.size(), 1));
     std::memcpy(dst, data.data(), data.size());
     return {dst, data.size()};
