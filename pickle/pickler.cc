@@ -17,6 +17,7 @@ void Pickler::Impl::dump(const Value& value) {
   uint32_t memo_mark = memo_count_;
   size_t alive_mark = alive_.size();
   try {
+    if (track_versions_) begin_stale_checks();
     // dumps() need not hold its value: the caller does, for the one dump.
     if (track_alive_) keep_alive(ValueAccess::arena(value));
     arena_ = ValueAccess::arena(value);
@@ -30,6 +31,7 @@ void Pickler::Impl::dump(const Value& value) {
     save(root, false);
     out_.put(op(Op::STOP));
     out_.finish();
+    if (track_versions_) end_stale_checks();
   } catch (...) {
     // Forget what this dump memoized: its PUTs never reached a reader
     // whole, so a later dump must not refer to them.
@@ -37,6 +39,8 @@ void Pickler::Impl::dump(const Value& value) {
     rollback(memo_mark);
     alive_.resize(alive_mark);
     depth_ = 0;
+    check_below_ = 0;
+    verdicts_.clear();
     throw;
   }
 }
@@ -47,6 +51,8 @@ void Pickler::Impl::clear_memo() {
   named_.clear();
   memo_count_ = 0;
   alive_.clear();
+  alive_mutations_.clear();
+  memo_versions_.clear();
 }
 
 namespace {
@@ -94,6 +100,11 @@ void Pickler::Impl::rollback(uint32_t first) {
   singletons_.truncate(first);
   std::erase_if(named_, [first](const auto& kv) { return kv.second >= first; });
   memo_count_ = first;
+  // Objects this dump began to write again keep their earlier entries: the
+  // reader still holds them there, and they are still stale.
+  for (auto [node, old_index] : rewritten_) memo_.insert(node, old_index);
+  rewritten_.clear();
+  if (memo_versions_.size() > first) memo_versions_.resize(first);
 }
 
 void Pickler::Impl::save_object(const Slot& s) {
@@ -124,7 +135,11 @@ void Pickler::Impl::save_object(const Slot& s) {
       break;
   }
   uint32_t index = lookup(s);
-  if (index != kMissing) return emit_get(index);
+  if (index != kMissing) {
+    if (index >= check_below_) [[likely]]
+      return emit_get(index);
+    if (!forget_if_stale(s.node, index)) return emit_get(index);
+  }
   switch (s.kind) {
     case Kind::Str:
       save_str_data(static_cast<const TextNode*>(s.node)->data);

@@ -22,6 +22,31 @@ inline constexpr int kHighestProtocol = 5;
 // pickle.DEFAULT_PROTOCOL since CPython 3.14.
 inline constexpr int kDefaultProtocol = 5;
 
+// What dump() does on meeting an object an earlier dump() of the same
+// Pickler wrote (its memo still holds it) when that object, or anything it
+// reaches, has been mutated since (Value::version()). A memo reference
+// would make the reader return the old value: footnote 3 of the seed's
+// pickle docs. docs/session.md ("Stream sessions") has the details.
+enum class StaleMemo : uint8_t {
+  // Write the memo reference anyway, as CPython's Pickler does: the output
+  // is byte-identical to CPython's, and the reader gets the old value.
+  kIgnore,
+  // Write the changed objects again, as new objects under new memo
+  // entries (unchanged parts are still memo references). The reader gets
+  // the new value in a new object; objects loaded from earlier dumps keep
+  // the old one. Later dumps refer to the new object.
+  kRewrite,
+  // Throw StaleMemoError before anything of the dump reaches the sink;
+  // the stream stays as after the previous dump.
+  kThrow,
+};
+
+// Thrown by dump() under StaleMemo::kThrow.
+class StaleMemoError : public PicklingError {
+ public:
+  using PicklingError::PicklingError;
+};
+
 struct PicklerOptions {
   // 0..5; a negative value means kHighestProtocol. Anything else throws
   // std::invalid_argument from the constructor.
@@ -44,6 +69,12 @@ struct PicklerOptions {
   // as CPython's save_global does (protocols 0-1 still write GLOBAL).
   // The reader needs the same codes (UnpicklerOptions::extensions).
   std::shared_ptr<const ExtensionRegistry> extensions;
+  // Objects of earlier dumps that changed since (see StaleMemo). Checking
+  // costs nothing while no graph holding a memoized object was mutated
+  // between two dumps; after a mutation, each object of an earlier dump
+  // that a dump refers to is checked once, by a walk of what it reaches.
+  // Mutations made by hooks during a dump are not seen.
+  StaleMemo stale_memo = StaleMemo::kIgnore;
 };
 
 class Pickler {
@@ -58,10 +89,12 @@ class Pickler {
 
   // Writes one complete pickle of `value` (PROTO ... STOP). Objects pickled
   // by an earlier dump() of this Pickler are written as memo references
-  // (footnote 3 of the seed): the matching Unpickler must load() the dumps
-  // in order. Throws PicklingError for what cannot be pickled (nesting past
+  // (footnote 3 of the seed), unless options().stale_memo says otherwise
+  // for changed ones: the matching Unpickler must load() the dumps in
+  // order. Throws PicklingError for what cannot be pickled (nesting past
   // max_depth, a persistent id hook that fails, an out-of-band buffer below
-  // protocol 5); whatever the sink throws passes through.
+  // protocol 5), StaleMemoError under StaleMemo::kThrow; whatever the sink
+  // throws passes through. After a throw the memo is as before the dump.
   void dump(const Value& value);
 
   // Forgets every object pickled so far, as Pickler.clear_memo() does.

@@ -34,7 +34,8 @@ class MemoTable {
     return e.key != 0 ? e.value : kMissing;
   }
 
-  // Records `key` -> `value`. REQUIRES: key is not in the table, not null.
+  // Records `key` -> `value`. REQUIRES: key is not in the table (or was
+  // forgotten), not null.
   void insert(const void* key, uint32_t value) {
     if ((size_ + 1) * 3 > (mask_ + 1) * 2) rehash((mask_ + 1) * (size_ > 50000 ? 2 : 4));
     place(reinterpret_cast<uintptr_t>(key), value);
@@ -57,6 +58,14 @@ class MemoTable {
     return kMissing;
   }
 
+  // Gives `key` the memo index `value`. REQUIRES: key is in the table.
+  void assign(const void* key, uint32_t value) { entries_[probe(reinterpret_cast<uintptr_t>(key))].value = value; }
+
+  // Makes find(key) return kMissing until insert(key, ...) or
+  // assign(key, ...). The entry keeps its place (open addressing cannot
+  // empty it) and still counts towards size(). REQUIRES: key is in the table.
+  void forget(const void* key) { assign(key, kMissing); }
+
   size_t size() const { return size_; }
 
   void clear() {
@@ -68,7 +77,8 @@ class MemoTable {
     }
   }
 
-  // Drops every entry whose value is >= `first`: undoes a failed dump.
+  // Drops every entry whose value is >= `first` (forgotten ones too):
+  // undoes a failed dump.
   void truncate(uint32_t first) {
     size_t n = mask_ + 1;
     std::unique_ptr<Entry[]> old(new Entry[n]);

@@ -90,7 +90,7 @@ void PickleOutput::commit_frame() {
 }
 
 void PickleOutput::flush() {
-  if (len_ == 0 || sink_ == nullptr) return;
+  if (len_ == 0 || sink_ == nullptr || held_) return;
   // Hand the bytes over before clearing: if the sink throws, the Pickler
   // resets the buffer anyway.
   sink_->write(std::string_view(buf_, len_));
@@ -109,7 +109,7 @@ void PickleOutput::put_with_payload(const char* header, size_t header_size, std:
   // and lets the next write open a new frame.
   commit_frame();
   set_frame_pending(false);
-  if (sink_ != nullptr) {
+  if (sink_ != nullptr && !held_) {
     if (cap_ - len_ < header_size) grow(header_size);
     std::memcpy(buf_ + len_, header, header_size);
     len_ += header_size;
@@ -126,6 +126,7 @@ void PickleOutput::put_with_payload(const char* header, size_t header_size, std:
 
 void PickleOutput::finish() {
   commit_frame();
+  held_ = false;
   framing_ = false;
   set_frame_pending(false);
   update_boundary();

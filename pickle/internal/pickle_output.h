@@ -96,8 +96,17 @@ class PickleOutput {
     return out;
   }
 
+  // Keeps this dump's bytes from the sink until finish(): a dump that may
+  // still fail (StaleMemo::kThrow) then leaves nothing half-written. The
+  // bytes are the same; only when they are handed over changes.
+  void hold() {
+    held_ = true;
+    update_boundary();
+  }
+
   // Drops whatever was not yet handed to the sink (after a failed dump).
   void reset() {
+    held_ = false;
     len_ = 0;
     framing_ = false;
     set_frame_pending(false);
@@ -117,7 +126,7 @@ class PickleOutput {
     if (frame_start_ != kNoFrame) {
       boundary_at_ = frame_start_ + kFrameHeaderSize + kFrameSizeTarget;
     } else {
-      boundary_at_ = framing_ ? SIZE_MAX : flush_threshold_;
+      boundary_at_ = framing_ || held_ ? SIZE_MAX : flush_threshold_;
     }
   }
   void set_frame_pending(bool pending) {
@@ -140,6 +149,7 @@ class PickleOutput {
   size_t len_ = 0;
   size_t cap_ = 0;
   bool framing_ = false;
+  bool held_ = false;  // see hold()
   // A frame must open before the next byte: framing is on and none is open.
   bool frame_pending_ = false;
   size_t frame_start_ = kNoFrame;

@@ -150,6 +150,7 @@ class Pickler::Impl {
   Impl(Sink* sink, const PicklerOptions& options)
       : options_(options),
         track_alive_(sink != nullptr),
+        track_versions_(sink != nullptr && options.stale_memo != StaleMemo::kIgnore),
         proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
         bin_(proto_ >= 1),
         out_(sink) {
@@ -248,6 +249,8 @@ class Pickler::Impl {
         break;
     }
     memo_.insert(s.node, index);
+    if (track_versions_) [[unlikely]]
+      record_version(s.node, index);
     emit_put(index);
   }
 
@@ -258,7 +261,14 @@ class Pickler::Impl {
   uint32_t reserve_memo(const Node* node) {
     uint32_t index = next_memo_index();
     uint32_t found = memo_.find_or_insert(node, index);
-    if (found == kMissing) return index;
+    if (found == kMissing) {
+      if (track_versions_) [[unlikely]]
+        record_version(node, index);
+      return index;
+    }
+    if (found < check_below_) [[unlikely]] {
+      if (rewrite_if_stale(node, found, index)) return index;
+    }
     --memo_count_;
     emit_get(found);
     return kMissing;
@@ -309,6 +319,47 @@ class Pickler::Impl {
     out_.advance(static_cast<size_t>(res.ptr + 1 - p));
   }
   void rollback(uint32_t first);
+
+  // --- stale memo entries (PicklerOptions::stale_memo) -------------------
+  // Each node memoized gets its version() recorded under its memo index.
+  // A dump starting after a graph holding memoized nodes was mutated sets
+  // check_below_ to the memo's size: a memo hit below it (an object of an
+  // earlier dump) is stale when a walk of what the object reaches now
+  // meets a node whose version differs from the recorded one. While
+  // nothing changed, everything reached is what the earlier dump wrote, so
+  // the first changed node a walk meets is one that dump wrote too.
+  void record_version(const Node* node, uint32_t index) {
+    if (memo_versions_.size() <= index) memo_versions_.resize(index + 1);
+    memo_versions_[index] = node_version(node);
+  }
+  static uint64_t node_version(const Node* node) {
+    switch (node->kind) {
+      case Kind::ByteArray:
+      case Kind::List:
+      case Kind::Dict:
+      case Kind::Set:
+      case Kind::FrozenSet:
+      case Kind::Instance:
+        return static_cast<const internal::MutableNode*>(node)->version;
+      default:
+        return 0;
+    }
+  }
+  // Called at the start of a dump: arms the checks if a graph changed.
+  void begin_stale_checks();
+  // After a successful dump: what the next one compares against.
+  void end_stale_checks();
+  bool is_stale(const Node* node);
+  enum class Walk : uint8_t { kChanged, kSkip, kDescend };
+  Walk classify(const Node* node);
+  // The memo hit `node` (memo index `old_index`) of an earlier dump is
+  // stale: throws (kThrow), or moves it to `new_index` and returns true so
+  // the caller writes it again. False when it is not stale.
+  bool rewrite_if_stale(const Node* node, uint32_t old_index, uint32_t new_index);
+  // As rewrite_if_stale for a node memoized after it is written: forgets
+  // its entry, so the encoder writes and memoizes it afresh.
+  bool forget_if_stale(const Node* node, uint32_t old_index);
+  [[noreturn]] void throw_stale(const Node* node);
   // --- the dispatcher ----------------------------------------------------
   // pickle.py's save(): the opcode boundary (where a full frame is
   // committed), the persistent_id hook, then scalars inline (never
@@ -536,6 +587,13 @@ class Pickler::Impl {
 
   const PicklerOptions& options_;  // the Pickler's, or dumps()'s argument
   bool track_alive_;
+  bool track_versions_;  // stale_memo other than kIgnore, over a sink
+  uint32_t check_below_ = 0;  // memo hits below this index are checked
+  std::vector<uint64_t> memo_versions_;  // by memo index: version when memoized
+  std::vector<uint64_t> alive_mutations_;  // by alive_ graph: mutation_count() after the last dump
+  enum class Verdict : uint8_t { kInProgress, kFresh, kStale };
+  std::unordered_map<const Node*, Verdict> verdicts_;  // this dump's is_stale() answers
+  std::vector<std::pair<const Node*, uint32_t>> rewritten_;  // (node, old index), this dump
   bool has_persistent_id_ = static_cast<bool>(options_.persistent_id);
   bool has_hooks_ = has_persistent_id_ || static_cast<bool>(options_.buffer_callback);
   int proto_;
