@@ -1,7 +1,9 @@
 // The Pickler's encoders for containers, complex, globals and inert
 // instances: pickle.py's save_tuple, save_list, save_dict, save_set,
-// save_frozenset, save_global and save_reduce, as _pickle.c writes them.
+// save_frozenset, save_global (with copyreg's extension codes) and
+// save_reduce, as _pickle.c writes them.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -197,6 +199,26 @@ void Pickler::Impl::save_global_named(std::string_view module, std::string_view 
   std::string key = global_key(module, name);
   auto it = named_.find(key);
   if (it != named_.end()) return emit_get(it->second);
+  if (proto_ >= 2 && options_.extensions) {
+    if (std::optional<int32_t> code = options_.extensions->code(module, name)) {
+      // _pickle.c save_global writes the code and, unlike GLOBAL, never
+      // memoizes it: every use of the global repeats the EXT opcode.
+      char* p = out_.room(5);
+      if (*code <= 0xff) {
+        p[0] = op(Op::EXT1);
+        p[1] = static_cast<char>(*code);
+        return out_.advance(2);
+      }
+      if (*code <= 0xffff) {
+        p[0] = op(Op::EXT2);
+        put_le(p + 1, static_cast<uint64_t>(*code), 2);
+        return out_.advance(3);
+      }
+      p[0] = op(Op::EXT4);
+      put_le(p + 1, static_cast<uint64_t>(*code), 4);
+      return out_.advance(5);
+    }
+  }
   DepthGuard guard(*this);
   size_t dot = name.rfind('.');
   if (proto_ >= 4) {

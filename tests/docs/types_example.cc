@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -10,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "pickle/extensions.h"
 #include "pickle/pickler.h"
 #include "pickle/repr.h"
 #include "pickle/types.h"
@@ -157,6 +159,52 @@ TEST_CASE("docs example: the seed's TextReader", "[docs][types]") {
   TextReader resumed = types.from_value<TextReader>(loads(saved));
   CHECK(resumed.readline() == "3: third");
   // [/doc:types_textreader]
+
+  // [doc:types_textreader_cpython]
+  // CPython 3.11, with the seed's class in TextReader.py:
+  //   reader = TextReader.TextReader(path)
+  //   reader.readline(); reader.readline()
+  //   pickle.dumps(reader, 0)
+  std::string from_python =
+      "ccopy_reg\n_reconstructor\np0\n(cTextReader\nTextReader\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n"
+      "(dp5\nVfile\np6\nV" + path + "\np7\nsVlineno\np8\nI2\nsb.";
+  TextReader from_cpython = types.from_value<TextReader>(loads(from_python));
+  CHECK(from_cpython.readline() == "3: third");
+
+  // And ours is what CPython writes, so CPython resumes ours the same way.
+  PicklerOptions protocol0;
+  protocol0.protocol = 0;
+  CHECK(types.dumps(reader, protocol0) == from_python);
+  // [/doc:types_textreader_cpython]
+}
+
+TEST_CASE("docs example: extension codes", "[docs][types]") {
+  // [doc:types_extensions]
+  using namespace shelf::pickle;
+  using namespace std::string_literals;
+
+  // The Python side ran copyreg.add_extension('geometry', 'Point', 240).
+  auto codes = std::make_shared<ExtensionRegistry>();
+  codes->add("geometry", "Point", 240);
+
+  TypeRegistry types;
+  types.add<Point>("geometry", "Point").field("x", &Point::x).field("y", &Point::y);
+
+  PicklerOptions write;
+  write.protocol = 2;
+  write.extensions = codes;
+  std::string bytes = types.dumps(Point{1, 2}, write);
+  // EXT1 240 where "cgeometry\nPoint\nq\x00" stood, as CPython 3.11 writes it.
+  CHECK(bytes ==
+        "\x80\x02\x82\xf0)\x81q\x00}q\x01"
+        "(X\x01\x00\x00\x00xq\x02K\x01X\x01\x00\x00\x00yq\x03K\x02ub."s);
+
+  UnpicklerOptions read;
+  read.extensions = codes;
+  CHECK(types.from_value<Point>(loads(bytes, read)).y == 2);
+  // A reader without the code cannot know the class.
+  CHECK_THROWS_WITH(loads(bytes), Catch::Contains("unregistered extension code 240"));
+  // [/doc:types_extensions]
 }
 
 TEST_CASE("docs example: typed records in a shelf", "[docs][types][store]") {

@@ -1,12 +1,14 @@
 // The type registry (pickle/types.h) against CPython: the C++ types below
 // mirror the Python classes of tests/pickle/types_py/shelfdemo.py; our
-// pickles must equal CPython 3.11's byte for byte at protocols 0-5, and
-// CPython 3.11 and 2.7 (pickle and cPickle) pickles must load into them.
+// pickles must equal CPython 3.11's byte for byte at protocols 0-5, with
+// and without copyreg extension codes, and CPython 3.11 and 2.7 (pickle
+// and cPickle) pickles must load into them.
 #include "pickle/types.h"
 
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@
 
 #include "pickle/extensions.h"
 #include "pickle/pickler.h"
+#include "pickle/repr.h"
 #include "pickle/unpickler.h"
 #include "tests/testutil/testutil.h"
 
@@ -84,6 +87,11 @@ struct Slotted {
   int64_t a = 0;
   std::string b;
   bool operator==(const Slotted&) const = default;
+};
+
+struct OldVersion {
+  int64_t major = 0, minor = 0;
+  bool operator==(const OldVersion&) const = default;
 };
 
 // The seed's TextReader: numbers the lines of a text file. The open file
@@ -155,8 +163,36 @@ TypeRegistry demo_types() {
       .getstate([](Context& cx, const Blank&) { return cx.graph().dict(); })
       .setstate([](Context&, Blank& b, const Value&) { b.restored = true; });
   types.add<Slotted>("shelfdemo", "Slotted").slot("a", &Slotted::a).slot("b", &Slotted::b);
+  types.add<OldVersion>("shelfdemo", "OldVersion")
+      .field("major", &OldVersion::major)
+      .field("minor", &OldVersion::minor)
+      .getinitargs([](const OldVersion& v) { return std::tuple(v.major); },
+                   [](int64_t major) { return OldVersion{major, 0}; });
   register_text_reader(types, kDemoDir);
   return types;
+}
+
+// The codes make_vectors.py registers with copyreg.add_extension for the
+// "+ext" rows.
+std::shared_ptr<const ExtensionRegistry> demo_extensions() {
+  auto ext = std::make_shared<ExtensionRegistry>();
+  ext->add("shelfdemo", "Point", 0xff);
+  ext->add("shelfdemo", "Money", 0x100);
+  ext->add("shelfdemo", "Version", 0xffff);
+  ext->add("shelfdemo", "Polyline", 0x10000);
+  ext->add("shelfdemo", "Interval", 0x7fffffff);
+  ext->add("shelfdemo", "TextReader", 0xf0);
+  ext->add("functools", "partial", 1);
+  ext->add("builtins", "getattr", 2);
+  return ext;
+}
+
+bool with_extensions(const Vector& vec) { return std::string_view(vec.python).ends_with("+ext"); }
+
+Value load_vector(const Vector& vec) {
+  UnpicklerOptions options;
+  if (with_extensions(vec)) options.extensions = demo_extensions();
+  return loads(hex(vec.data), options);
 }
 
 // The objects make_vectors.py pickles, by name.
@@ -171,6 +207,11 @@ Value demo_value(const TypeRegistry& types, Graph& g, std::string_view name, int
   if (name == "palette") return types.to_value(g, Palette{{{"red", 0xff0000}, {"green", 0x00ff00}}, "rgb"}, protocol);
   if (name == "blank") return types.to_value(g, Blank{}, protocol);
   if (name == "slotted") return types.to_value(g, Slotted{1, "two"}, protocol);
+  if (name == "oldversion") return types.to_value(g, OldVersion{3, 4}, protocol);
+  if (name == "classes") {
+    Value point = g.global("shelfdemo", "Point"), palette = g.global("shelfdemo", "Palette");
+    return g.list({point, point, palette, palette, g.global("shelfdemo", "Version")});
+  }
   if (name == "textreader") {
     TextReader r("lines.txt", kDemoDir);
     for (int i = 0; i < 3; ++i) r.readline();
@@ -196,6 +237,13 @@ void check_demo_load(const TypeRegistry& types, std::string_view name, const Val
   }
   if (name == "blank") CHECK(types.from_value<Blank>(v).restored == (v.state().has_value()));
   if (name == "slotted") CHECK(types.from_value<Slotted>(v) == Slotted{1, "two"});
+  if (name == "oldversion") CHECK(types.from_value<OldVersion>(v) == OldVersion{3, 4});
+  if (name == "classes") {
+    REQUIRE(v.size() == 5);
+    CHECK(repr(v) ==
+          "[<global shelfdemo.Point>, <global shelfdemo.Point>, <global shelfdemo.Palette>, "
+          "<global shelfdemo.Palette>, <global shelfdemo.Version>]");
+  }
   if (name == "textreader") {
     TextReader r = types.from_value<TextReader>(v);
     CHECK(r.file == "lines.txt");
@@ -204,25 +252,50 @@ void check_demo_load(const TypeRegistry& types, std::string_view name, const Val
   }
 }
 
+// The classes compared byte for byte with CPython 3.11. OldVersion is left
+// out: Python 3 ignores __getinitargs__, while its registration writes the
+// Python 2 form (INST / OBJ), checked against Python 2 below.
+bool compared_with_python3(std::string_view name) { return name != "oldversion"; }
+
+// Our pickle of demo object `vec.name` at `vec.protocol` (with the demo
+// extension codes for a "+ext" row) equals CPython 3.11's, or fails with
+// CPython's message.
+void check_same_as_cpython(const TypeRegistry& types, const Vector& vec) {
+  Graph g;
+  PicklerOptions options;
+  options.protocol = vec.protocol;
+  if (with_extensions(vec)) options.extensions = demo_extensions();
+  std::string_view want = vec.data;
+  if (want.starts_with("error: ")) {
+    CHECK_THROWS_WITH(dumps(demo_value(types, g, vec.name, vec.protocol), options), std::string(want.substr(7)));
+  } else {
+    std::string got = dumps(demo_value(types, g, vec.name, vec.protocol), options);
+    CHECK(to_hex(got) == to_hex(hex(want)));
+  }
+}
+
 TEST_CASE("types: dumps of registered types equal CPython 3.11's, protocols 0-5", "[types]") {
   TypeRegistry types = demo_types();
   int checked = 0;
   for (const Vector& vec : kVectors) {
-    if (std::string_view(vec.python) != "3.11") continue;
-    DYNAMIC_SECTION(vec.name << " protocol " << vec.protocol) {
-      Graph g;
-      std::string_view want = vec.data;
-      if (want.starts_with("error: ")) {
-        CHECK_THROWS_WITH(dumps(demo_value(types, g, vec.name, vec.protocol), vec.protocol),
-                          std::string(want.substr(7)));
-      } else {
-        std::string got = dumps(demo_value(types, g, vec.name, vec.protocol), vec.protocol);
-        CHECK(to_hex(got) == to_hex(hex(want)));
-      }
-    }
+    if (std::string_view(vec.python) != "3.11" || !compared_with_python3(vec.name)) continue;
+    DYNAMIC_SECTION(vec.name << " protocol " << vec.protocol) { check_same_as_cpython(types, vec); }
     ++checked;
   }
   CHECK(checked == 9 * 6);
+}
+
+TEST_CASE("types: with copyreg extension codes, dumps equal CPython 3.11's, protocols 0-5", "[types][ext]") {
+  // EXT1 / EXT2 / EXT4 from protocol 2 for the classes and helpers that
+  // have a code, never memoized; GLOBAL at protocols 0-1, as CPython.
+  TypeRegistry types = demo_types();
+  int checked = 0;
+  for (const Vector& vec : kVectors) {
+    if (std::string_view(vec.python) != "3.11+ext" || !compared_with_python3(vec.name)) continue;
+    DYNAMIC_SECTION(vec.name << " protocol " << vec.protocol) { check_same_as_cpython(types, vec); }
+    ++checked;
+  }
+  CHECK(checked == 10 * 6);
 }
 
 TEST_CASE("types: CPython 3.11 and 2.7 pickles load into the registered types", "[types]") {
@@ -231,19 +304,28 @@ TEST_CASE("types: CPython 3.11 and 2.7 pickles load into the registered types", 
     std::string_view data = vec.data;
     if (data.starts_with("error: ")) continue;
     DYNAMIC_SECTION(vec.name << " from " << vec.python << " protocol " << vec.protocol) {
-      Value v = loads(hex(data));
-      check_demo_load(types, vec.name, v);
+      check_demo_load(types, vec.name, load_vector(vec));
     }
   }
 }
 
 TEST_CASE("types: round trip through our own pickles at every protocol", "[types]") {
   TypeRegistry types = demo_types();
-  for (const char* name : {"point", "money", "interval", "version", "polyline", "palette", "blank", "textreader"}) {
+  for (const char* name :
+       {"point", "money", "interval", "version", "polyline", "palette", "blank", "oldversion", "textreader", "classes"}) {
     for (int protocol = 0; protocol <= kHighestProtocol; ++protocol) {
       DYNAMIC_SECTION(name << " protocol " << protocol) {
         Graph g;
         check_demo_load(types, name, loads(dumps(demo_value(types, g, name, protocol), protocol)));
+      }
+      DYNAMIC_SECTION(name << " protocol " << protocol << " with extension codes") {
+        Graph g;
+        PicklerOptions write;
+        write.protocol = protocol;
+        write.extensions = demo_extensions();
+        UnpicklerOptions read;
+        read.extensions = write.extensions;
+        check_demo_load(types, name, loads(dumps(demo_value(types, g, name, protocol), write), read));
       }
     }
   }
@@ -426,6 +508,108 @@ TEST_CASE("types: the extension registry follows copyreg.add_extension", "[types
   CHECK_THROWS_AS(ext.remove("shelfdemo", "Point", 7), std::invalid_argument);
   ext.remove("shelfdemo", "Point", 240);
   CHECK(ext.empty());
+}
+
+TEST_CASE("types: CPython 3.11 loads our pickles that use extension codes", "[types][ext]") {
+  // The other direction: CPython, with the same copyreg.add_extension
+  // calls, loads what we write and pickles the object it got back to the
+  // same bytes (OldVersion aside: Python 3 rewrites it in its own form).
+  TypeRegistry types = demo_types();
+  const std::pair<const char*, const char*> cases[] = {
+      {"point", "Point"},     {"money", "Money"},         {"interval", "Interval"},     {"version", "Version"},
+      {"polyline", "Polyline"}, {"palette", "Palette"},   {"blank", "Blank"},           {"slotted", "Slotted"},
+      {"oldversion", "OldVersion"}, {"textreader", "TextReader"}, {"classes", "list"},
+  };
+  std::string input, want;
+  for (auto [name, type] : cases) {
+    for (int protocol = 0; protocol <= kHighestProtocol; ++protocol) {
+      if (std::string_view(name) == "slotted" && protocol < 2) continue;  // CPython refuses these too
+      Graph g;
+      PicklerOptions options;
+      options.protocol = protocol;
+      options.extensions = demo_extensions();
+      std::string line = to_hex(dumps(demo_value(types, g, name, protocol), options));
+      std::erase(line, ' ');
+      input += std::string(name) + " " + std::to_string(protocol) + " " + line + "\n";
+      bool same = compared_with_python3(name);
+      want += std::string(name) + " " + std::to_string(protocol) + " " + type + (same ? " same\n" : " differs\n");
+    }
+  }
+  std::string script =
+      "import copyreg, os, pickle, sys\n"
+      "sys.path.insert(0, '" + kDemoDir + "'); os.chdir('" + kDemoDir + "')\n"
+      "import shelfdemo\n"
+      "from make_vectors import EXTENSIONS\n"
+      "for module, name, code in EXTENSIONS: copyreg.add_extension(module, name, code)\n"
+      "for line in sys.stdin:\n"
+      "    name, proto, data = line.split()\n"
+      "    data = bytes.fromhex(data)\n"
+      "    o = pickle.loads(data)\n"
+      "    same = pickle.dumps(o, int(proto)) == data\n"
+      "    print(name, proto, type(o).__name__, 'same' if same else 'differs')\n";
+  if (auto r = testutil::run_python("3.11.7", script, input)) {
+    INFO(r->err);
+    CHECK(r->out == want);
+  }
+}
+
+// a.b ... a.g have codes at each boundary of EXT1 / EXT2 / EXT4; a.h has
+// none. The bytes are CPython 3.11's for the same list of functions after
+// copyreg.add_extension('a', name, code).
+TEST_CASE("types: extension codes are written EXT1 / EXT2 / EXT4 from protocol 2, as CPython", "[types][ext]") {
+  using namespace std::string_literals;
+  auto ext = std::make_shared<ExtensionRegistry>();
+  ext->add("a", "b", 1);
+  ext->add("a", "c", 0xff);
+  ext->add("a", "d", 0x100);
+  ext->add("a", "e", 0xffff);
+  ext->add("a", "f", 0x10000);
+  ext->add("a", "g", 0x7fffffff);
+  Graph g;
+  Value b = g.global("a", "b"), h = g.global("a", "h");
+  Value list = g.list({b, g.global("a", "c"), g.global("a", "d"), g.global("a", "e"), g.global("a", "f"),
+                       g.global("a", "g"), h, b, h});
+  const std::string want[] = {
+      "(lp0\nca\nb\np1\naca\nc\np2\naca\nd\np3\naca\ne\np4\naca\nf\np5\naca\ng\np6\naca\nh\np7\nag1\nag7\na."s,
+      "]q\x00(ca\nb\nq\x01" "ca\nc\nq\x02" "ca\nd\nq\x03" "ca\ne\nq\x04" "ca\nf\nq\x05" "ca\ng\nq\x06"
+      "ca\nh\nq\x07h\x01h\x07" "e."s,
+      "\x80\x02]q\x00(\x82\x01\x82\xff\x83\x00\x01\x83\xff\xff\x84\x00\x00\x01\x00\x84\xff\xff\xff\x7f"
+      "ca\nh\nq\x01\x82\x01h\x01" "e."s,
+      "\x80\x03]q\x00(\x82\x01\x82\xff\x83\x00\x01\x83\xff\xff\x84\x00\x00\x01\x00\x84\xff\xff\xff\x7f"
+      "ca\nh\nq\x01\x82\x01h\x01" "e."s,
+      "\x80\x04\x95'\x00\x00\x00\x00\x00\x00\x00]\x94(\x82\x01\x82\xff\x83\x00\x01\x83\xff\xff"
+      "\x84\x00\x00\x01\x00\x84\xff\xff\xff\x7f\x8c\x01" "a\x94\x8c\x01h\x94\x93\x94\x82\x01h\x03" "e."s,
+      "\x80\x05\x95'\x00\x00\x00\x00\x00\x00\x00]\x94(\x82\x01\x82\xff\x83\x00\x01\x83\xff\xff"
+      "\x84\x00\x00\x01\x00\x84\xff\xff\xff\x7f\x8c\x01" "a\x94\x8c\x01h\x94\x93\x94\x82\x01h\x03" "e."s,
+  };
+  UnpicklerOptions read;
+  read.extensions = ext;
+  for (int protocol = 0; protocol <= kHighestProtocol; ++protocol) {
+    INFO("protocol " << protocol);
+    PicklerOptions write;
+    write.protocol = protocol;
+    write.extensions = ext;
+    std::string bytes = dumps(list, write);
+    CHECK(to_hex(bytes) == to_hex(want[protocol]));
+    Value back = loads(bytes, read);
+    CHECK(repr(back) == repr(list));
+    // An extension global is a name, not a memoized object: both a.b load
+    // as globals of one name.
+    CHECK(back[0].name() == "b");
+    CHECK(back[7].name() == "b");
+  }
+  // Without the codes, a reader cannot know the globals.
+  CHECK_THROWS_WITH(loads(want[2]), Catch::Contains("unregistered extension code 1"));
+  // The same Pickler, dump after dump: codes are still written each time.
+  std::string stream;
+  StringSink sink(stream);
+  PicklerOptions write;
+  write.protocol = 2;
+  write.extensions = ext;
+  Pickler pickler(sink, write);
+  pickler.dump(b);
+  pickler.dump(b);
+  CHECK(to_hex(stream) == to_hex("\x80\x02\x82\x01.\x80\x02\x82\x01."s));
 }
 
 }  // namespace

@@ -84,6 +84,18 @@ class Palette(dict):
         self.name = name
 
 
+class OldVersion(_Base):
+    """__getinitargs__: under Python 2 a classic class, written INST
+    (protocol 0) or OBJ, whose __init__ runs again on load; Python 3
+    ignores __getinitargs__ and pickles the __dict__."""
+    def __init__(self, major, minor=0):
+        self.major = major
+        self.minor = minor
+
+    def __getinitargs__(self):
+        return (self.major,)
+
+
 class TextReader(_Base):
     """The seed's closing example: print and number lines in a text file."""
     def __init__(self, file):
