@@ -303,11 +303,18 @@ class EqualityWalk {
         auto& ha = static_cast<const HashNode*>(a.node)->table;
         auto& hb = static_cast<const HashNode*>(b.node)->table;
         if (ha.live != hb.live) return false;
+        // Keys hashed by identity (inert instances, persistent references)
+        // are never found in another graph. Strictly, a round trip keeps
+        // the order of the entries, so such a key is matched with the entry
+        // at the same position, and compared by value like any other slot.
+        size_t in_order = 0;
         for (const HashEntry& e : ha.entries) {
           if (e.erased) continue;
+          while (hb.entries[in_order].erased) ++in_order;
+          const HashEntry& same_position = hb.entries[in_order++];
           int64_t pos = hb.find(e.key, e.hash);
-          if (pos < 0) return false;
-          const HashEntry& other = hb.entries[static_cast<size_t>(pos)];
+          if (pos < 0 && !strict_) return false;
+          const HashEntry& other = pos < 0 ? same_position : hb.entries[static_cast<size_t>(pos)];
           if (strict_) stack_.push_back({e.key, other.key});
           if (a.kind == Kind::Dict) stack_.push_back({e.value, other.value});
         }

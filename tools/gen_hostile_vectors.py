@@ -269,8 +269,6 @@ def assembled_vectors():
         ('classic_os_system', asm("cos\nsystem\n(S'echo pwned'\ntR.")),
         # The same callable fetched twice through the memo, called twice.
         ('memo_reused_callable', asm("cos\nsystem\np0\n(S'a'\ntRg0\n(S'b'\ntR\x86.")),
-        # BUILD giving a dangerous global a state.
-        ('build_on_global', asm("cos\nsystem\n(dS'x'\nS'y'\nsb.")),
         # INST and OBJ by hand.
         ('inst_os_system', asm("(S'echo pwned'\nios\nsystem\n.")),
         ('obj_os_system', asm("(cos\nsystem\nS'echo pwned'\no.")),
