@@ -1,8 +1,10 @@
-// Two processes on one shelf: the map grows under a reader in another
-// process, and readers in other processes only ever see committed
-// snapshots.
+// Processes sharing one shelf: the map grows under a reader in another
+// process, and readers in other processes (and their threads) only ever see
+// committed snapshots while a writer commits.
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "store/shelf.h"
 #include "tests/store/temp_shelf.h"
@@ -37,7 +39,7 @@ TEST_CASE("the map grows from 64 KiB to hundreds of MiB under a reading process"
   CHECK(t->stat().map_size >= size_t{kBlobs} * kBlob);
 }
 
-TEST_CASE("reader processes see only committed snapshots", "[store][process]") {
+TEST_CASE("four reader processes of two threads each see only committed snapshots", "[store][process]") {
   TempShelf t;
   {
     store::WriteTxn txn = t->write();
@@ -46,16 +48,19 @@ TEST_CASE("reader processes see only committed snapshots", "[store][process]") {
     txn.commit();
   }
   std::string path = t.path().string();
-  Process reader1({testutil::store_worker_path(), "invariant-reader", path, "3"});
-  Process reader2({testutil::store_worker_path(), "invariant-reader", path, "3"});
+  std::vector<std::unique_ptr<Process>> readers;
+  for (int i = 0; i < 4; ++i)
+    readers.push_back(std::make_unique<Process>(
+        std::vector<std::string>{testutil::store_worker_path(), "invariant-reader", path, "3", "2"}));
   Process writer({testutil::store_worker_path(), "invariant-writer", path, "400"});
   testutil::ProcessResult w = writer.wait();
   INFO(w.err);
   CHECK(w.exit_code == 0);
-  for (Process* p : {&reader1, &reader2}) {
-    testutil::ProcessResult r = p->wait();
+  for (auto& reader : readers) {
+    testutil::ProcessResult r = reader->wait();
     INFO(r.err);
     CHECK(r.exit_code == 0);
+    CHECK(std::stol(r.out) > 0);  // snapshots read
   }
   CHECK(t->get("commits").as_int() == 400);
 }

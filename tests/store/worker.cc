@@ -9,9 +9,9 @@
 //   shelf_store_worker invariant-writer PATH TRANSACTIONS
 //       Moves amounts between acct:0..99 (sum stays 10000) and bumps
 //       "commits" in each transaction.
-//   shelf_store_worker invariant-reader PATH SECONDS
-//       Checks that every snapshot has sum 10000 and "commits" never
-//       goes back.
+//   shelf_store_worker invariant-reader PATH SECONDS [THREADS]
+//       Checks, in THREADS threads (default 1) sharing one Shelf, that every
+//       snapshot has sum 10000 and "commits" never goes back.
 //   shelf_store_worker ack-writer PATH
 //       As invariant-writer, forever, printing each acknowledged commit
 //       counter on its own line (flushed) after commit() returns; meant to
@@ -23,12 +23,17 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <mutex>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "pickle/value.h"
 #include "store/shelf.h"
@@ -109,24 +114,39 @@ int limited_put(const std::string& path, long bytes) {
   return fail("the put succeeded past the file size limit");
 }
 
-int invariant_reader(const std::string& path, double seconds) {
+// Each thread reads its own snapshots of the one shared Shelf until the
+// deadline; the first failure any thread sees is reported.
+int invariant_reader(const std::string& path, double seconds, int threads) {
   store::Options options;
   options.mode = store::OpenMode::kReadOnly;
   store::Shelf shelf = store::Shelf::open(path, options);
   auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  int64_t last_commits = -1;
-  long snapshots = 0;
-  while (Clock::now() < deadline) {
-    store::ReadTxn txn = shelf.read();
-    int64_t sum = 0;
-    for (int i = 0; i < 100; ++i) sum += txn.get("acct:" + std::to_string(i)).as_int();
-    int64_t commits = txn.get("commits").as_int();
-    if (sum != 10000) return fail("snapshot sum " + std::to_string(sum));
-    if (commits < last_commits) return fail("commit counter went back");
-    last_commits = commits;
-    ++snapshots;
-  }
-  std::printf("%ld\n", snapshots);
+  std::atomic<long> snapshots{0};
+  std::mutex failure_mutex;
+  std::string failure;
+  auto read_snapshots = [&] {
+    int64_t last_commits = -1;
+    try {
+      while (Clock::now() < deadline) {
+        store::ReadTxn txn = shelf.read();
+        int64_t sum = 0;
+        for (int i = 0; i < 100; ++i) sum += txn.get("acct:" + std::to_string(i)).as_int();
+        int64_t commits = txn.get("commits").as_int();
+        if (sum != 10000) throw std::runtime_error("snapshot sum " + std::to_string(sum));
+        if (commits < last_commits) throw std::runtime_error("commit counter went back");
+        last_commits = commits;
+        ++snapshots;
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(failure_mutex);
+      if (failure.empty()) failure = e.what();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back(read_snapshots);
+  for (std::thread& t : pool) t.join();
+  if (!failure.empty()) return fail(failure);
+  std::printf("%ld\n", snapshots.load());
   return 0;
 }
 
@@ -141,7 +161,7 @@ int main(int argc, char** argv) {
     if (cmd == "invariant-writer") return invariant_writer(path, std::atol(arg), false);
     if (cmd == "ack-writer") return invariant_writer(path, -1, true);
     if (cmd == "limited-put") return limited_put(path, std::atol(arg));
-    if (cmd == "invariant-reader") return invariant_reader(path, std::atof(arg));
+    if (cmd == "invariant-reader") return invariant_reader(path, std::atof(arg), argc > 4 ? std::atoi(argv[4]) : 1);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
