@@ -99,5 +99,27 @@ TEST_CASE("typed: registered types inside larger graphs and across records", "[t
   CHECK(types.holds<Point>(home));
 }
 
+TEST_CASE("typed: a graph of registered types put through a session keeps its shared objects", "[types][store]") {
+  TypeRegistry types = geometry();
+  testutil::TempShelf temp;
+  Shelf& shelf = temp.shelf();
+  {
+    Session session(shelf);
+    Graph g = session.graph();
+    Value route = types.to_value(g, Route{"loop", {{1, 2}}}, shelf.protocol());
+    Value plan = g.dict({{"routes", g.list({route, route})}, {"start", types.to_value(g, Point{0, 1}, shelf.protocol())}});
+    session.put("plan", plan);
+    session.commit();
+  }
+  temp.reopen();
+  Value plan = temp.shelf().get("plan");
+  Value routes = *plan.get("routes");
+  // One Route object twice in the list, as one Python object would be.
+  CHECK(routes[0].is(routes[1]));
+  CHECK(types.from_value<Route>(routes[1]) == Route{"loop", {{1, 2}}});
+  CHECK(types.from_value<Point>(*plan.get("start")) == Point{0, 1});
+  CHECK_THROWS_WITH(types.from_value<Point>(routes[0]), "expected geometry.Point, found an instance of geometry.Route");
+}
+
 }  // namespace
 }  // namespace shelf::store

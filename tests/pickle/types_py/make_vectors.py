@@ -75,7 +75,7 @@ def dumps_all():
 
 
 def dumps_rows(suffix):
-    picklers = [("3.11" if PY3 else "2.7", pickle.dumps)]
+    picklers = [("%d.%d" % sys.version_info[:2], pickle.dumps)]
     if not PY3:
         import cPickle
         picklers.append(("2.7c", cPickle.dumps))
