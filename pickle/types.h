@@ -13,7 +13,9 @@
 //
 // The Unpickler never builds a T: loading gives inert nodes, and from_value
 // builds a T only through the functions registered for it (the seed's "safe
-// constructors"). docs/types.md tells the story.
+// constructors"). docs/types.md tells the story. For classes named by a
+// copyreg extension code, give an ExtensionRegistry (pickle/extensions.h)
+// to PicklerOptions::extensions and UnpicklerOptions::extensions.
 //
 //   TypeRegistry types;
 //   types.add<Point>("geometry", "Point").field("x", &Point::x).field("y", &Point::y);
