@@ -114,7 +114,13 @@ Pickler::Impl::Walk Pickler::Impl::classify(const Node* node) {
 
 bool Pickler::Impl::is_stale(const Node* root) {
   Walk first = classify(root);
-  if (first != Walk::kDescend) return first == Walk::kChanged;
+  if (first == Walk::kChanged) {
+    // Remembered: once rewritten under a new entry, the node no longer
+    // looks stale, but what an earlier dump wrote around it still is.
+    verdicts_[root] = Verdict::kStale;
+    return true;
+  }
+  if (first == Walk::kSkip) return false;
   // Depth-first with an explicit path: when a changed node turns up, every
   // node on the path reaches it, so each is stale; the fresh verdicts of
   // this walk may have counted on an unfinished ancestor (a cycle) and are

@@ -1,6 +1,7 @@
 #include "store/session.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "pickle/repr.h"
 #include "tests/store/temp_shelf.h"
@@ -149,4 +150,70 @@ TEST_CASE("a session sees a new snapshot after commit and drops stale objects", 
   s.commit();
   CHECK(s.get("k").as_int() == 2);
   CHECK(s.stats().invalidations == 1);
+}
+
+TEST_CASE("records a session writes load in CPython with a persistent_load that fetches by key", "[session][python]") {
+  constexpr const char* kSystemPython = "/usr/bin/python3";
+  if (!std::filesystem::exists(kSystemPython) ||
+      testutil::run_process({kSystemPython, "-c", "import lmdb"}).exit_code != 0) {
+    WARN("Debian's python3 with python3-lmdb is missing (apt-get install python3-lmdb); skipping");
+    return;
+  }
+  for (int protocol : {0, 2, 5}) {
+    INFO("protocol " << protocol);
+    store::Options options;
+    options.protocol = protocol;
+    TempShelf t(options);
+    {
+      Session s(t.shelf());
+      Graph g = s.graph();
+      Value config = s.put("config", g.dict({{"name", "demo"}}));
+      Value ada = s.put("user:ada", g.dict({{"name", "Ada"}, {"config", config}}));
+      Value loop = s.put("loop", g.list({}));
+      loop.append(loop);  // within its own record: a memo reference, a cycle
+      s.put("users", g.list({ada, config}));
+      REQUIRE(s.commit() == 4);
+    }
+    CHECK(store::references(t->get("users")) == std::vector<std::string>{"user:ada", "config"});
+    t.close();
+    // shelf_reader.py's persistent_load fetches a key's record (docs/format.md).
+    testutil::ProcessResult r = testutil::run_process(
+        {kSystemPython, std::string(SHELF_SOURCE_DIR) + "/tests/store/shelf_reader.py", t.path().string()});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out ==
+          "format 1\n"
+          "config {'name': 'demo'}\n"
+          "loop [[...]]\n"
+          "user:ada {'name': 'Ada', 'config': {'name': 'demo'}}\n"
+          "users [{'name': 'Ada', 'config': {'name': 'demo'}}, {'name': 'demo'}]\n");
+  }
+}
+
+TEST_CASE("a commit conflicts with another process's commit and writes nothing", "[session][process]") {
+  TempShelf t;
+  t->put("counter", Value(1));
+  t->put("other", Value(1));
+  Session s(t.shelf());
+  Value before = s.get("counter");
+  s.put("counter", Value(before.as_int() + 1));
+  s.put("other", Value(5));
+  // Another process commits the same record after this session's snapshot.
+  testutil::ProcessResult r = testutil::run_process({SHELFCTL_PATH, "put", t.path().string(), "counter", "100"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  try {
+    s.commit();
+    FAIL("no conflict");
+  } catch (const StoreError& e) {
+    CHECK(e.code() == StoreErrorCode::kConflict);
+    CHECK_THAT(e.what(), Catch::Contains("'counter'"));
+  }
+  CHECK(t->get("counter").as_int() == 100);
+  CHECK(t->get("other").as_int() == 1);  // nothing of the session's commit landed
+  s.abort();
+  s.put("counter", Value(s.get("counter").as_int() + 1));  // the retry sees the other process's value
+  CHECK(s.commit() == 1);
+  r = testutil::run_process({SHELFCTL_PATH, "get", t.path().string(), "counter"});
+  CHECK(r.out == "101\n");
 }
