@@ -317,6 +317,7 @@ TEST_CASE("types: pickles of other CPython 3.x versions load into the registered
   TypeRegistry types = demo_types();
   std::string script =
       "import sys\n"
+      "sys.dont_write_bytecode = True  # nothing written into the source tree\n"
       "sys.path.insert(0, '" + kDemoDir + "')\n"
       "import make_vectors\n"
       "for name, label, proto, data in make_vectors.dumps_all():\n"
@@ -570,6 +571,7 @@ TEST_CASE("types: CPython 3.11 loads our pickles that use extension codes", "[ty
   }
   std::string script =
       "import copyreg, os, pickle, sys\n"
+      "sys.dont_write_bytecode = True  # nothing written into the source tree\n"
       "sys.path.insert(0, '" + kDemoDir + "'); os.chdir('" + kDemoDir + "')\n"
       "import shelfdemo\n"
       "from make_vectors import EXTENSIONS\n"
