@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <locale.h>
 
 #include "pickle/internal/utf8.h"
@@ -94,6 +95,130 @@ std::string_view ByteReader::take_line_slow() {
 // ---------------------------------------------------------------------------
 // Integers
 
+namespace {
+
+// Sets out.value to the integer of `digits` (no sign, prefix or underscore)
+// in `base`, or, when it does not fit in int64, leaves them in out.digits.
+void accumulate(DecimalArg& out, std::string_view digits, int base) {
+  // Accumulated as a negative number so INT64_MIN fits.
+  int64_t acc = 0;
+  const int64_t floor = std::numeric_limits<int64_t>::min();
+  for (char c : digits) {
+    int d = hex_value(c);
+    if (acc < (floor + d) / base) {
+      out.fits = false;
+      out.digits = digits;
+      out.base = base;
+      return;
+    }
+    acc = acc * base - d;
+  }
+  if (!out.negative) {
+    if (acc == floor) {
+      out.fits = false;
+      out.digits = digits;
+      out.base = base;
+      return;
+    }
+    acc = -acc;
+  }
+  out.value = acc;
+  out.negative = out.negative && acc != 0;
+}
+
+bool is_digit_in(char c, int base) {
+  int d = hex_value(c);
+  return d >= 0 && d < base;
+}
+
+// Digits of `base` with single underscores between them; copied without
+// the underscores into `scratch` when there are any.
+std::optional<std::string_view> digits_with_underscores(std::string_view s, int base, std::string& scratch) {
+  if (s.empty() || !is_digit_in(s.front(), base) || !is_digit_in(s.back(), base)) return std::nullopt;
+  bool underscores = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (is_digit_in(s[i], base)) continue;
+    if (s[i] != '_' || !is_digit_in(s[i + 1], base)) return std::nullopt;
+    underscores = true;
+  }
+  if (!underscores) return s;
+  scratch.clear();
+  for (char c : s)
+    if (c != '_') scratch += c;
+  return std::string_view(scratch);
+}
+
+void check_digit_limit(const DecimalArg& out, size_t ndigits, size_t max_digits) {
+  // CPython limits only the conversions that are quadratic: decimal ones.
+  if (out.base == 10 && max_digits != 0 && ndigits > max_digits)
+    fail(UnpicklingReason::kLimitExceeded, "Exceeds the limit (" + std::to_string(max_digits) +
+                                               " digits) for integer string conversion: value has " +
+                                               std::to_string(ndigits) + " digits");
+}
+
+// Python's int(text, 0): surrounding whitespace, a sign, then 0x/0o/0b and
+// digits of that base (an underscore may follow the prefix), or decimal
+// digits without leading zeros (unless all are zeros); single underscores
+// between digits.
+std::optional<DecimalArg> python_int_base0(std::string_view text, std::string& scratch, size_t max_digits) {
+  std::string_view s = strip(text);
+  DecimalArg out;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    out.negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  out.base = 10;
+  if (s.size() >= 2 && s[0] == '0') {
+    switch (s[1]) {
+      case 'x': case 'X': out.base = 16; break;
+      case 'o': case 'O': out.base = 8; break;
+      case 'b': case 'B': out.base = 2; break;
+      default: break;
+    }
+    if (out.base != 10) {
+      s.remove_prefix(2);
+      if (!s.empty() && s.front() == '_') s.remove_prefix(1);
+    }
+  }
+  std::optional<std::string_view> digits = digits_with_underscores(s, out.base, scratch);
+  if (!digits) return std::nullopt;
+  if (out.base == 10 && digits->front() == '0' && digits->find_first_not_of('0') != std::string_view::npos)
+    return std::nullopt;
+  check_digit_limit(out, digits->size(), max_digits);
+  accumulate(out, *digits, out.base);
+  return out;
+}
+
+// C's strtol(text, &end, 0) when it reads all of `text` without overflow:
+// leading whitespace, a sign, then 0x and hex digits, 0 and octal digits,
+// or decimal digits.
+std::optional<int64_t> c_strtol_base0(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && is_space(s[i])) ++i;
+  DecimalArg out;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) out.negative = s[i++] == '-';
+  int base = 10;
+  if (i < s.size() && s[i] == '0') {
+    base = 8;
+    if (i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') && is_digit_in(s[i + 2], 16)) {
+      base = 16;
+      i += 2;
+    }
+  }
+  std::string_view digits = s.substr(i);
+  if (digits.empty()) return std::nullopt;
+  for (char c : digits)
+    if (!is_digit_in(c, base)) return std::nullopt;
+  accumulate(out, digits, base);
+  if (!out.fits) return std::nullopt;
+  return out.value;
+}
+
+// C functions see a line only up to its first NUL.
+std::string_view as_c_string(std::string_view line) { return line.substr(0, line.find('\0')); }
+
+}  // namespace
+
 DecimalArg parse_decimal(std::string_view text, std::string& scratch, size_t max_digits) {
   std::string_view s = strip(text);
   DecimalArg out;
@@ -101,57 +226,36 @@ DecimalArg parse_decimal(std::string_view text, std::string& scratch, size_t max
     out.negative = s.front() == '-';
     s.remove_prefix(1);
   }
-  // Digits with single underscores between them, as int() accepts.
-  size_t ndigits = 0;
-  bool underscores = false;
-  bool ok = !s.empty() && is_digit(s.front());
-  for (size_t i = 0; ok && i < s.size(); ++i) {
-    if (is_digit(s[i])) {
-      ++ndigits;
-    } else if (s[i] == '_' && i + 1 < s.size() && is_digit(s[i + 1])) {
-      underscores = true;
-    } else {
-      ok = false;
-    }
-  }
-  if (!ok) fail(UnpicklingReason::kBadArgument, "invalid literal for int() with base 10: " + quoted(text));
-  if (max_digits != 0 && ndigits > max_digits)
-    fail(UnpicklingReason::kLimitExceeded, "Exceeds the limit (" + std::to_string(max_digits) +
-                                               " digits) for integer string conversion: value has " +
-                                               std::to_string(ndigits) + " digits");
-  if (underscores) {
-    scratch.clear();
-    for (char c : s)
-      if (c != '_') scratch += c;
-    s = scratch;
-  }
-  // Accumulate as a negative number so INT64_MIN fits.
-  int64_t acc = 0;
-  for (char c : s) {
-    int d = c - '0';
-    if (acc < (std::numeric_limits<int64_t>::min() + d) / 10) {
-      out.fits = false;
-      out.digits = s;
-      return out;
-    }
-    acc = acc * 10 - d;
-  }
-  if (!out.negative) {
-    if (acc == std::numeric_limits<int64_t>::min()) {
-      out.fits = false;
-      out.digits = s;
-      return out;
-    }
-    acc = -acc;
-  }
-  out.value = acc;
-  out.negative = out.negative && acc != 0;
+  std::optional<std::string_view> digits = digits_with_underscores(s, 10, scratch);
+  if (!digits) fail(UnpicklingReason::kBadArgument, "invalid literal for int() with base 10: " + quoted(text));
+  check_digit_limit(out, digits->size(), max_digits);
+  accumulate(out, *digits, 10);
   return out;
 }
 
-// Decimal only: pickle.py reads INT and LONG with int(s, 0) and _pickle.c
-// with strtol(s, 0), which disagree on "010" (an error, or 8); no pickler
-// ever wrote anything but decimal, which both read alike.
+DecimalArg read_int_text(ByteReader& in, std::string& scratch, size_t max_digits) {
+  std::string_view line = as_c_string(in.take_line());
+  if (std::optional<int64_t> x = c_strtol_base0(line)) {
+    DecimalArg out;
+    out.value = *x;
+    out.negative = *x < 0;
+    // _pickle.c: a two-character line reading 0 or 1 is a protocol 0 bool.
+    out.is_bool = line.size() == 2 && (*x == 0 || *x == 1);
+    return out;
+  }
+  if (std::optional<DecimalArg> out = python_int_base0(line, scratch, max_digits)) return *out;
+  fail(UnpicklingReason::kBadArgument, "could not convert string to int: " + quoted(line));
+}
+
+DecimalArg read_long_text(ByteReader& in, std::string& scratch, size_t max_digits) {
+  std::string_view line = in.take_line();
+  if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
+  line = as_c_string(line);
+  if (std::optional<DecimalArg> out = python_int_base0(line, scratch, max_digits)) return *out;
+  fail(UnpicklingReason::kBadArgument, "invalid literal for int() with base 0: " + quoted(line));
+}
+
+// pickletools' reading, for the disassembler: int(s) in base 10.
 DecimalArg read_decimalnl_short(ByteReader& in, std::string& scratch, size_t max_digits) {
   std::string_view line = in.take_line();
   if (line.size() == 2 && line[0] == '0' && (line[1] == '0' || line[1] == '1')) {

@@ -140,7 +140,8 @@ struct DecimalArg {
   bool fits = true;      // `value` holds it; else `digits` and `negative` do
   bool negative = false;
   int64_t value = 0;        // also 0 / 1 for the "00" / "01" forms
-  std::string_view digits;  // !fits: decimal digits, no sign, no underscores
+  std::string_view digits;  // !fits: digits of `base`, no sign, prefix or underscores
+  int base = 10;
 };
 
 // decimalnl_short: a line holding a decimal integer as Python's int(s)
@@ -153,6 +154,15 @@ DecimalArg read_decimalnl_short(ByteReader& in, std::string& scratch, size_t max
 // decimalnl_long: as above, after dropping one trailing 'L' (Python 2's
 // long suffix; optional, as in CPython 3); no "00"/"01" hack.
 DecimalArg read_decimalnl_long(ByteReader& in, std::string& scratch, size_t max_digits);
+
+// INT as the Unpickler reads it, which is how CPython 3's _pickle.c does:
+// C's strtol(line, 0) when it reads the whole line without overflow
+// (0x hex, leading-0 octal; a two-character line reading 0 or 1 is a bool,
+// so "-0" is False), else Python's int(line, 0) (underscores, 0o, 0b);
+// the line ends at a NUL, as a C string does. kBadArgument otherwise.
+DecimalArg read_int_text(ByteReader& in, std::string& scratch, size_t max_digits);
+// LONG as _pickle.c reads it: one trailing 'L' dropped, then int(line, 0).
+DecimalArg read_long_text(ByteReader& in, std::string& scratch, size_t max_digits);
 
 // long1 / long4: the two's-complement little-endian bytes of an integer
 // (b"" is 0). long4's signed length must not be negative (kBadArgument).

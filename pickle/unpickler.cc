@@ -320,7 +320,7 @@ Slot Machine::run() {
       CASE(NEWTRUE) : stack_.push(bool_slot(true)); break;
       CASE(NEWFALSE) : stack_.push(bool_slot(false)); break;
       CASE(INT) : {
-        DecimalArg d = read_decimalnl_short(in, scratch_, max_digits);
+        DecimalArg d = read_int_text(in, scratch_, max_digits);
         stack_.push(d.is_bool ? bool_slot(d.value != 0) : d.fits ? int_slot(d.value) : decimal_int(d));
         break;
       }
@@ -328,7 +328,7 @@ Slot Machine::run() {
       CASE(BININT1) : stack_.push(int_slot(read_uint1(in))); break;
       CASE(BININT2) : stack_.push(int_slot(read_uint2(in))); break;
       CASE(LONG) : {
-        DecimalArg d = read_decimalnl_long(in, scratch_, max_digits);
+        DecimalArg d = read_long_text(in, scratch_, max_digits);
         stack_.push(d.fits ? int_slot(d.value) : decimal_int(d));
         break;
       }

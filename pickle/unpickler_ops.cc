@@ -63,8 +63,8 @@ bool falsy_state(const Slot& s) {
 // Numbers and Python 2 strings
 
 Slot Machine::decimal_int(const DecimalArg& d) {
-  auto big = BigInt::from_digits(d.digits, 10);
-  if (!big) fail(UnpicklingReason::kBadArgument, "invalid literal for int() with base 10");
+  auto big = BigInt::from_digits(d.digits, d.base);
+  if (!big) fail(UnpicklingReason::kBadArgument, "invalid integer digits");
   big->negative = d.negative && !big->is_zero();
   if (big->fits_int64()) return int_slot(big->to_int64());
   std::string le = big->to_le();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/pickle/unpickler_testing.h"
+#include "tests/testutil/testutil.h"
 
 namespace shelf::pickle {
 namespace {
@@ -142,11 +143,16 @@ TEST_CASE("every opcode of pickletools loads", "[unpickler]") {
 }
 
 TEST_CASE("text-form arguments read as CPython reads them", "[unpickler]") {
-  SECTION("INT and LONG: int() syntax, 'L' suffix, 00/01 booleans") {
+  SECTION("INT and LONG: strtol and int(s, 0) syntax, 'L' suffix, 00/01 booleans") {
     CHECK(strictly_equal(loads("I-42\n."sv), Value(-42)));
     CHECK(strictly_equal(loads("I 42 \n."sv), Value(42)));
     CHECK(strictly_equal(loads("I4_2\n."sv), Value(42)));
-    CHECK(strictly_equal(loads("I010\n."sv), Value(10)));
+    CHECK(strictly_equal(loads("I010\n."sv), Value(8)));     // strtol's octal
+    CHECK(strictly_equal(loads("I0x10\n."sv), Value(16)));   // strtol's hex
+    CHECK(strictly_equal(loads("I0o10\n."sv), Value(8)));    // int(s, 0)'s octal
+    CHECK(strictly_equal(loads("L0b101L\n."sv), Value(5)));
+    CHECK(strictly_equal(loads("I-0\n."sv), Value(false)));  // two characters reading 0
+    CHECK(strictly_equal(loads("I0x1ffffffffffffffff\n."sv), lit("36893488147419103231")));
     CHECK(strictly_equal(loads("I-9223372036854775808\n."sv), lit("-9223372036854775808")));
     CHECK(strictly_equal(loads("I9223372036854775808\n."sv), lit("9223372036854775808")));
     CHECK(strictly_equal(loads("I00\n."sv), Value(false)));
@@ -155,8 +161,44 @@ TEST_CASE("text-form arguments read as CPython reads them", "[unpickler]") {
     CHECK(strictly_equal(loads("L-12\n."sv), Value(-12)));
     CHECK(strictly_equal(loads("L-123456789012345678901234567890L\n."sv), lit("-123456789012345678901234567890")));
     CHECK(strictly_equal(loads("L00\n."sv), Value(0)));  // no bool hack for LONG
-    for (auto bad : {"I\n."sv, "I0x10\n."sv, "I1_\n."sv, "I1__0\n."sv, "I+\n."sv, "L1LL\n."sv, "I1.0\n."sv})
+    for (auto bad : {"I\n."sv, "I08\n."sv, "I0x\n."sv, "L010L\n."sv, "I1_\n."sv, "I1__0\n."sv, "I+\n."sv,
+                     "L1LL\n."sv, "I1.0\n."sv})
       CHECK(reason_of(bad) == kBadArgument);
+  }
+  SECTION("INT and LONG lines read as CPython 3 reads them") {
+    // Every spelling _pickle.c's strtol and int(s, 0) treat differently
+    // from plain decimal; CPython says what each loads as.
+    std::vector<std::string> lines = {
+        "010", "08", "0_10", "00", "000", "0x_10", "0X10", " 0x10", "1__0", "-010", "+0x10", "1 ", "12 ",
+        "0b2", "09", "0o", "0x", "-0", "+1", "0 ", " 1", "\t1", "007", "0_7", "1_", "_1", "01_0", "- 5",
+        "0xffffffffffffffff", "-0x8000000000000000", "0777777777777777777777777", "9223372036854775808",
+        "-9223372036854775809", "0o777", "0B1_1", "12\0xyz", std::string("3\0", 2) + "junk"};
+    std::string script = "import pickle, sys\n"
+                         "for line in sys.stdin.buffer.read().split(b'\\n\\n')[:-1]:\n"
+                         "    for op in (b'I', b'L'):\n"
+                         "        try: r = repr(pickle.loads(op + line + b'\\n.'))\n"
+                         "        except Exception: r = 'error'\n"
+                         "        print(r)\n";
+    std::string input;
+    for (const std::string& line : lines) input += line + "\n\n";
+    auto cpython = testutil::run_python("", script, input);
+    if (!cpython) return;  // run_python has warned that python3 is missing
+    REQUIRE(cpython->exit_code == 0);
+    std::istringstream expected(cpython->out);
+    for (const std::string& line : lines) {
+      for (char op : {'I', 'L'}) {
+        std::string want;
+        std::getline(expected, want);
+        INFO(op << line << " -> CPython " << want);
+        std::string ours;
+        try {
+          ours = repr(loads(std::string(1, op) + line + "\n."));
+        } catch (const UnpicklingError&) {
+          ours = "error";
+        }
+        CHECK(ours == want);
+      }
+    }
   }
   SECTION("text integers follow CPython's 4300-digit limit") {
     std::string big = "I" + std::string(4300, '7') + "\n.";
