@@ -48,8 +48,7 @@ std::string invalid_load_key(uint8_t code) {
 // SlotStack
 
 SlotStack::SlotStack() {
-  storage_.resize(64);
-  base_ = sp_ = storage_.data();
+  base_ = sp_ = reinterpret_cast<Slot*>(inline_);
   update_limit();
 }
 
@@ -69,8 +68,15 @@ void SlotStack::grow() {
   size_t n = size();
   size_t room = max_depth_ > marks_.size() ? max_depth_ - marks_.size() : 0;
   if (n >= room) depth_exceeded();
-  storage_.resize(std::min(std::max(storage_.size() * 2, n + 1), room));
-  base_ = storage_.data();
+  size_t capacity = std::min(std::max(capacity_ * 2, n + 1), room);
+  if (heap_.empty()) {
+    heap_.resize(capacity);
+    std::copy(base_, base_ + n, heap_.data());
+  } else {
+    heap_.resize(capacity);
+  }
+  capacity_ = capacity;
+  base_ = heap_.data();
   sp_ = base_ + n;
   update_limit();
 }
@@ -145,6 +151,7 @@ size_t Memo::put_slow(uint64_t key, const Slot& s) {
 Machine::Machine(Source& source, UnpicklerOptions options)
     : source_(source),
       options_(std::move(options)),
+      graph_(options_.into ? *options_.into : Graph()),
       arena_(ValueAccess::arena(graph_)),
       reader_(source.remaining() ? nullptr : &source),
       memory_(source.remaining().has_value()) {
@@ -496,9 +503,10 @@ Graph Unpickler::graph() const { return impl_->graph(); }
 size_t Unpickler::position() const { return impl_->position(); }
 
 Value loads(std::string_view data, const UnpicklerOptions& options) {
+  // The machine of an Unpickler, on the stack: nothing outlives the call.
   MemorySource source(data);
-  Unpickler unpickler(source, options);
-  return unpickler.load();
+  internal::Machine machine(source, options);
+  return machine.load();
 }
 
 }  // namespace shelf::pickle

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,11 @@ struct UnpicklerOptions {
   // would). Without one, every code is unregistered, as in a fresh CPython.
   std::shared_ptr<const ExtensionRegistry> extensions;
   Limits limits;
+  // The graph loaded objects are created in; a new one per Unpickler when
+  // unset. Loading into a graph that already holds values (a transaction's)
+  // saves copying the result in with Graph::adopt. A load that fails may
+  // leave unreachable objects behind in it, freed with the graph.
+  std::optional<Graph> into;
 };
 
 // What noload() found: the seed's sniffing use of noload().

@@ -61,8 +61,66 @@ std::string_view kind_name(Kind kind) {
 
 namespace internal {
 
+namespace {
+
+constexpr size_t kMinCachedBlock = size_t{64} << 10;
+constexpr int kMinCachedClass = 16;  // log2(kMinCachedBlock)
+constexpr int kMaxCachedClass = 26;  // 64 MiB: bigger blocks are not kept
+constexpr size_t kMaxCachedBytes = size_t{64} << 20;  // per thread
+constexpr size_t kMaxBlocksPerClass = 4;
+
+int block_class(size_t bytes) { return std::bit_width(bytes - 1); }  // ceil(log2)
+
+struct BlockCache {
+  void* blocks[kMaxCachedClass + 1][kMaxBlocksPerClass] = {};
+  size_t count[kMaxCachedClass + 1] = {};
+  size_t cached_bytes = 0;
+  ~BlockCache();
+};
+// Set when the thread's cache is gone (thread exit): blocks freed after
+// that, by static destructors, go straight back to the system.
+thread_local bool block_cache_dead = false;
+thread_local BlockCache block_cache;
+
+BlockCache::~BlockCache() {
+  for (int c = kMinCachedClass; c <= kMaxCachedClass; ++c)
+    for (size_t i = 0; i < count[c]; ++i) ::operator delete(blocks[c][i]);
+  block_cache_dead = true;
+}
+
+}  // namespace
+
+void* block_allocate(size_t bytes) {
+  if (bytes < kMinCachedBlock) return ::operator new(bytes);
+  int c = block_class(bytes);
+  if (c <= kMaxCachedClass && !block_cache_dead) {
+    BlockCache& cache = block_cache;
+    if (cache.count[c] > 0) {
+      cache.cached_bytes -= size_t{1} << c;
+      return cache.blocks[c][--cache.count[c]];
+    }
+  }
+  return ::operator new(c <= kMaxCachedClass ? size_t{1} << c : bytes);
+}
+
+void block_free(void* p, size_t bytes) noexcept {
+  if (p == nullptr) return;
+  if (bytes >= kMinCachedBlock && !block_cache_dead) {
+    int c = block_class(bytes);
+    BlockCache& cache = block_cache;
+    if (c <= kMaxCachedClass && cache.count[c] < kMaxBlocksPerClass &&
+        cache.cached_bytes + (size_t{1} << c) <= kMaxCachedBytes) {
+      cache.blocks[c][cache.count[c]++] = p;
+      cache.cached_bytes += size_t{1} << c;
+      return;
+    }
+  }
+  ::operator delete(p);
+}
+
 Arena::~Arena() {
-  for (Node* node : owned_) {
+  for (OwnedLink* link = owned_; link != nullptr; link = link->next) {
+    auto* node = reinterpret_cast<Node*>(link + 1);
     switch (node->kind) {
       case Kind::ByteArray: static_cast<ByteArrayNode*>(node)->~ByteArrayNode(); break;
       case Kind::List: static_cast<ListNode*>(node)->~ListNode(); break;
@@ -73,6 +131,20 @@ Arena::~Arena() {
       default: break;
     }
   }
+  while (chunks_ != nullptr) {
+    ChunkHeader* prev = chunks_->prev;
+    block_free(chunks_, chunks_->bytes);
+    chunks_ = prev;
+  }
+}
+
+char* Arena::new_chunk(size_t size) {
+  auto* header = static_cast<ChunkHeader*>(block_allocate(sizeof(ChunkHeader) + size));
+  header->prev = chunks_;
+  header->bytes = sizeof(ChunkHeader) + size;
+  chunks_ = header;
+  reserved_ += size;
+  return reinterpret_cast<char*>(header + 1);
 }
 
 void* Arena::allocate_slow(size_t size, size_t align) {
@@ -80,15 +152,13 @@ void* Arena::allocate_slow(size_t size, size_t align) {
   if (need > next_chunk_ / 4) {
     // A large payload gets a chunk of its own, so the current chunk's
     // remaining space is not wasted.
-    chunks_.emplace_back(new char[need]);
-    reserved_ += need;
-    uintptr_t base = reinterpret_cast<uintptr_t>(chunks_.back().get());
+    uintptr_t base = reinterpret_cast<uintptr_t>(new_chunk(need));
     return reinterpret_cast<void*>((base + align - 1) & ~(uintptr_t{align} - 1));
   }
-  chunks_.emplace_back(new char[next_chunk_]);
-  reserved_ += next_chunk_;
-  current_ = chunks_.back().get();
-  capacity_ = next_chunk_;
+  // Header and chunk together make a power of two, as block_allocate
+  // would round them up to.
+  capacity_ = next_chunk_ - sizeof(ChunkHeader);
+  current_ = new_chunk(capacity_);
   used_ = 0;
   if (next_chunk_ < (size_t{1} << 20)) next_chunk_ *= 2;
   return allocate(size, align);
@@ -400,7 +470,7 @@ size_t HashTable::free_slot(uint64_t hash) const {
 }
 
 int64_t HashTable::find(const Slot& key, uint64_t hash) const {
-  if (index_.empty()) return -1;
+  if (index_size_ == 0) return -1;
   for (size_t i = hash & mask_, perturb = hash;; i = next_probe(i, perturb)) {
     int32_t pos = index_[i];
     if (pos < 0) return -1;
@@ -416,7 +486,14 @@ void HashTable::rebuild(size_t min_capacity) {
   }
   size_t capacity = 8;
   while (capacity < 2 * std::max(min_capacity, entries.size()) + 2) capacity *= 2;
-  index_.assign(capacity, -1);
+  if (capacity <= kInlineIndex) {
+    index_ = inline_index_;
+  } else {
+    heap_index_.assign(capacity, -1);
+    index_ = heap_index_.data();
+  }
+  std::fill(index_, index_ + capacity, -1);
+  index_size_ = capacity;
   mask_ = capacity - 1;
   for (size_t pos = 0; pos < entries.size(); ++pos) {
     uint64_t hash = entries[pos].hash;
@@ -425,21 +502,38 @@ void HashTable::rebuild(size_t min_capacity) {
 }
 
 void HashTable::reserve(size_t n) {
-  if (2 * (entries.size() + n) + 2 > index_.size()) rebuild(entries.size() + n);
+  if (2 * (entries.size() + n) + 2 > index_size_) rebuild(entries.size() + n);
   entries.reserve(entries.size() + n);
 }
 
 bool HashTable::insert(const Slot& key, uint64_t hash, const Slot& value) {
-  int64_t pos = find(key, hash);
-  if (pos >= 0) {
-    entries[static_cast<size_t>(pos)].value = value;
-    return false;
+  if (2 * (entries.size() + 1) + 2 > index_size_) {
+    // A new key would need a bigger index; replacing a value never
+    // rebuilds (entries keep their positions).
+    int64_t pos = find(key, hash);
+    if (pos >= 0) {
+      entries[static_cast<size_t>(pos)].value = value;
+      return false;
+    }
+    rebuild(entries.size() + 1);
   }
-  if (2 * (entries.size() + 1) + 2 > index_.size()) rebuild(entries.size() + 1);
-  index_[free_slot(hash)] = static_cast<int32_t>(entries.size());
-  entries.push_back({hash, key, value, false});
-  ++live;
-  return true;
+  // One probe finds the key or, failing that, the empty index slot where it
+  // goes (erased entries keep their slots until a rebuild: the probe passes
+  // them as find() does).
+  for (size_t i = hash & mask_, perturb = hash;; i = next_probe(i, perturb)) {
+    int32_t pos = index_[i];
+    if (pos < 0) {
+      index_[i] = static_cast<int32_t>(entries.size());
+      entries.push_back({hash, key, value, false});
+      ++live;
+      return true;
+    }
+    HashEntry& e = entries[static_cast<size_t>(pos)];
+    if (!e.erased && e.hash == hash && keys_equal(e.key, key)) {
+      e.value = value;
+      return false;
+    }
+  }
 }
 
 bool HashTable::erase(const Slot& key, uint64_t hash) {
@@ -453,7 +547,9 @@ bool HashTable::erase(const Slot& key, uint64_t hash) {
 
 void HashTable::clear() {
   entries.clear();
-  index_.clear();
+  heap_index_.clear();
+  index_ = inline_index_;
+  index_size_ = 0;
   mask_ = 0;
   live = 0;
 }
@@ -917,7 +1013,7 @@ class Copier {
       fill(from, to);
     }
     for (HashNode* h : tables_) {
-      std::vector<HashEntry> entries = std::move(h->table.entries);
+      auto entries = std::move(h->table.entries);
       h->table.clear();
       h->table.reserve(entries.size());
       for (auto& e : entries) h->table.insert(e.key, hash_or_throw(e.key), e.value);
@@ -1309,7 +1405,7 @@ Value replace_persistent_refs(const Value& root,
   });
   // Replaced keys hash differently (references hash by identity).
   for (HashNode* h : rehash) {
-    std::vector<HashEntry> entries = std::move(h->table.entries);
+    auto entries = std::move(h->table.entries);
     h->table.clear();
     for (auto& e : entries)
       if (!e.erased) h->table.insert(e.key, hash_or_throw(e.key), e.value);

@@ -78,7 +78,7 @@ class Builder {
   Slot list(const std::vector<Slot>& items) {
     charged_ += sizeof(ListNode) + items.size() * kSlotBytes;
     auto* l = arena_.make<ListNode>();
-    l->items = items;
+    l->items.assign(items.begin(), items.end());
     return node_slot(l);
   }
   Slot tuple(const std::vector<Slot>& items) {
@@ -119,7 +119,11 @@ class Builder {
 std::optional<std::vector<Slot>> elements(const Slot& s) {
   std::vector<Slot> out;
   switch (s.kind) {
-    case Kind::List: return static_cast<const ListNode*>(s.node)->items;
+    case Kind::List: {
+      const auto& items = static_cast<const ListNode*>(s.node)->items;
+      out.assign(items.begin(), items.end());
+      return out;
+    }
     case Kind::Tuple: {
       Args t = tuple_items(s);
       out.assign(t.items, t.items + t.size);

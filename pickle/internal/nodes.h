@@ -54,7 +54,7 @@ struct ByteArrayNode : MutableNode {
 
 struct ListNode : MutableNode {
   ListNode() : MutableNode(Kind::List) {}
-  std::vector<Slot> items;
+  BlockVector<Slot> items;
 };
 
 // Insertion-ordered hash table, as CPython's compact dict: entries in order,
@@ -69,7 +69,11 @@ struct HashEntry {
 
 class HashTable {
  public:
-  std::vector<HashEntry> entries;
+  HashTable() = default;
+  HashTable(const HashTable&) = delete;  // index_ may point into the table
+  HashTable& operator=(const HashTable&) = delete;
+
+  BlockVector<HashEntry> entries;
   size_t live = 0;
 
   // Position of the entry whose key equals `key`, or -1.
@@ -86,7 +90,13 @@ class HashTable {
   void rebuild(size_t min_capacity);
   size_t next_probe(size_t i, size_t& perturb) const;
   size_t free_slot(uint64_t hash) const;
-  std::vector<int32_t> index_;  // -1 empty; else position in entries
+  // -1 empty; else position in entries. Small tables (up to 3 entries)
+  // keep it inline: a small dict costs one allocation, not two.
+  static constexpr size_t kInlineIndex = 8;
+  int32_t* index_ = inline_index_;
+  size_t index_size_ = 0;
+  BlockVector<int32_t> heap_index_;
+  int32_t inline_index_[kInlineIndex];
   size_t mask_ = 0;
 };
 
@@ -109,7 +119,7 @@ struct InstanceNode : MutableNode {
   Slot kwargs;
   Slot state;
   bool has_state = false;
-  std::vector<Slot> list_items;
+  BlockVector<Slot> list_items;
   std::vector<std::pair<Slot, Slot>> dict_items;
 };
 

@@ -3,6 +3,7 @@
 // (pickle/unpickler.cc) with its colder handlers (pickle/unpickler_ops.cc).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -18,6 +19,40 @@
 #include "pickle/unpickler.h"
 
 namespace shelf::pickle::internal {
+
+// A stack of positions whose first few entries live inline (pickles
+// seldom nest MARKs deeply): no allocation for most loads.
+class MarkStack {
+ public:
+  MarkStack() = default;
+  MarkStack(const MarkStack&) = delete;
+  MarkStack& operator=(const MarkStack&) = delete;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t back() const { return data_[size_ - 1]; }
+  void pop_back() { --size_; }
+  void clear() { size_ = 0; }
+  void push_back(size_t v) {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    data_[size_++] = v;
+  }
+
+ private:
+  void grow() {
+    heap_.resize(capacity_ * 2);
+    if (data_ == inline_) std::copy(inline_, inline_ + size_, heap_.data());
+    data_ = heap_.data();
+    capacity_ = heap_.size();
+  }
+  static constexpr size_t kInline = 32;
+  size_t inline_[kInline];
+  size_t* data_ = inline_;
+  size_t size_ = 0;
+  size_t capacity_ = kInline;
+  std::vector<size_t> heap_;
+};
 
 // The unpickling stack. MARKs live on a metastack of positions, as in
 // _pickle.c: the items below the topmost MARK are out of reach until it is
@@ -83,15 +118,20 @@ class SlotStack {
   void grow();
   void update_limit() {
     size_t room = max_depth_ > marks_.size() ? max_depth_ - marks_.size() : 0;
-    limit_ = base_ + (storage_.size() < room ? storage_.size() : room);
+    limit_ = base_ + (capacity_ < room ? capacity_ : room);
   }
 
-  std::vector<Slot> storage_;
+  // The first kInlineSlots items live in the stack object itself (most
+  // pickles never go deeper), then in heap_.
+  static constexpr size_t kInlineSlots = 64;
+  alignas(Slot) unsigned char inline_[kInlineSlots * sizeof(Slot)];
+  BlockVector<Slot> heap_;
+  size_t capacity_ = kInlineSlots;
   Slot* base_ = nullptr;
   Slot* sp_ = nullptr;
   Slot* limit_ = nullptr;  // end of storage, or where max_depth stops pushes
   ptrdiff_t fence_ = 0;    // size at the topmost MARK, 0 without one
-  std::vector<size_t> marks_;
+  MarkStack marks_;
   size_t max_depth_ = 0;
 };
 
@@ -128,7 +168,7 @@ class Memo {
   const Slot* get_sparse(uint64_t key) const;
   size_t put_slow(uint64_t key, const Slot& s);
 
-  std::vector<Slot> dense_;  // holes are marked missing()
+  BlockVector<Slot> dense_;  // holes are marked missing()
   std::unordered_map<uint64_t, Slot> sparse_;
   size_t count_ = 0;
 };
