@@ -38,9 +38,8 @@ int SharedTxn::apply(const LoggedWrite& w) {
   return mdb_put(top(), env->records(), &key, &data, 0);
 }
 
-int SharedTxn::perform(LoggedWrite write) {
-  log.push_back(std::move(write));
-  int rc = apply(log.back());
+int SharedTxn::perform(bool erase, std::string_view key, std::string_view bytes) {
+  int rc = apply(log.push(erase, key, bytes));
   if (rc == MDB_MAP_FULL) {
     regrow_and_replay();
     return 0;
@@ -119,6 +118,10 @@ std::unique_ptr<TxnState> begin_write(const std::shared_ptr<Env>& env, int proto
 
 namespace {
 
+void forget_loaded(internal::Identity& identity, std::string_view key) {
+  if (auto it = identity.loaded.find(key); it != identity.loaded.end()) identity.loaded.erase(it);
+}
+
 // Throws unless the handle may be used now: not finished, and (for a
 // transaction with savepoints) the innermost open level.
 SharedTxn& usable(const TxnState& state) {
@@ -159,23 +162,27 @@ std::optional<std::string_view> Txn::get_raw(std::string_view key) const& {
 
 std::optional<pickle::Value> Txn::find(std::string_view key, Resolve resolve) {
   SharedTxn& s = usable(state());
-  std::string k(key);
   pickle::Value value;
   auto& loaded = s.identity->loaded;
-  if (auto cached = loaded.find(k); cached != loaded.end()) {
+  if (auto cached = loaded.find(key); cached != loaded.end()) {
     value = cached->second;
   } else {
     std::optional<std::string_view> raw = get_raw(key);
     if (!raw) return std::nullopt;
     try {
-      value = s.identity->graph.adopt(pickle::loads(*raw));
+      // Straight into the transaction's graph: no copy of the record's
+      // objects from a graph of their own.
+      pickle::UnpicklerOptions options;
+      options.into = s.identity->graph;
+      value = pickle::loads(*raw, options);
     } catch (const pickle::UnpicklingError& e) {
-      throw StoreError(StoreErrorCode::kBadRecord, "record '" + k + "': " + e.what());
+      throw StoreError(StoreErrorCode::kBadRecord, "record '" + std::string(key) + "': " + e.what());
     }
-    loaded.emplace(k, value);
-    s.identity->load_order.push_back(k);
+    auto inserted = loaded.emplace(std::string(key), value).first;
+    s.identity->load_order.push_back(inserted->first);
   }
   if (resolve.depth == 0) return value;
+  std::string k(key);
 
   // Breadth-first over references, up to the requested depth; then put the
   // loaded records in place of the references that reached them.
@@ -315,25 +322,36 @@ bool WriteTxn::active() const { return state_ && !state_->done && !state_->share
 void WriteTxn::put(std::string_view key, const pickle::Value& value) {
   SharedTxn& s = usable(state());
   internal::check_key(*s.env, key);
-  pickle::PicklerOptions options;
-  options.protocol = s.protocol;
-  std::string bytes = pickle::dumps(value, options);
-  s.identity->loaded.erase(std::string(key));
-  s.perform({false, std::string(key), std::move(bytes)});
+  if (!s.pickler) {
+    pickle::PicklerOptions options;
+    options.protocol = s.protocol;
+    s.put_sink = std::make_unique<pickle::StringSink>(s.put_buffer);
+    s.pickler = std::make_unique<pickle::Pickler>(*s.put_sink, options);
+  }
+  s.put_buffer.clear();
+  try {
+    s.pickler->dump(value);
+  } catch (...) {
+    s.pickler->clear_memo();
+    throw;
+  }
+  s.pickler->clear_memo();
+  forget_loaded(*s.identity, key);
+  s.perform(false, key, s.put_buffer);
 }
 
 void WriteTxn::put_raw(std::string_view key, std::string_view bytes) {
   SharedTxn& s = usable(state());
   internal::check_key(*s.env, key);
-  s.identity->loaded.erase(std::string(key));
-  s.perform({false, std::string(key), std::string(bytes)});
+  forget_loaded(*s.identity, key);
+  s.perform(false, key, bytes);
 }
 
 bool WriteTxn::erase(std::string_view key) {
   SharedTxn& s = usable(state());
   if (!contains(key)) return false;
-  s.identity->loaded.erase(std::string(key));
-  s.perform({true, std::string(key), {}});
+  forget_loaded(*s.identity, key);
+  s.perform(true, key, {});
   return true;
 }
 
@@ -388,8 +406,8 @@ void WriteTxn::abort() {
     s.stack.pop_back();
     size_t start = s.savepoint_starts.back();
     s.savepoint_starts.pop_back();
-    for (size_t i = start; i < s.log.size(); ++i) s.identity->loaded.erase(s.log[i].key);
-    s.log.resize(start);
+    for (size_t i = start; i < s.log.size(); ++i) forget_loaded(*s.identity, s.log[i].key);
+    s.log.truncate(start);
   }
   st.done = true;
 }

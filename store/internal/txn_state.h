@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pickle/pickler.h"
+#include "pickle/sink.h"
 #include "pickle/value.h"
 #include "store/internal/lmdb_env.h"
 
@@ -17,19 +20,64 @@ namespace shelf::store::internal {
 
 // A write as it was asked for, kept until commit so that the transaction
 // can be re-applied when the map must grow (LMDB can only grow it between
-// transactions).
+// transactions). Its key and bytes live in the WriteLog's chunks.
 struct LoggedWrite {
   bool erase;
-  std::string key;
-  std::string bytes;
+  std::string_view key;
+  std::string_view bytes;
+};
+
+// Every write of a transaction, in order. Keys and values are copied into
+// large chunks, so logging a write allocates nothing most of the time.
+class WriteLog {
+ public:
+  const LoggedWrite& push(bool erase, std::string_view key, std::string_view bytes) {
+    char* p = room(key.size() + bytes.size());
+    std::memcpy(p, key.data(), key.size());
+    if (!bytes.empty()) std::memcpy(p + key.size(), bytes.data(), bytes.size());
+    writes_.push_back({erase, {p, key.size()}, {p + key.size(), bytes.size()}});
+    return writes_.back();
+  }
+  void pop_back() { writes_.pop_back(); }
+  // Forgets the writes from `n` on (their bytes stay until the log dies).
+  void truncate(size_t n) { writes_.resize(n); }
+  size_t size() const { return writes_.size(); }
+  const LoggedWrite& operator[](size_t i) const { return writes_[i]; }
+  const LoggedWrite& back() const { return writes_.back(); }
+
+ private:
+  static constexpr size_t kChunkSize = size_t{1} << 20;
+  char* room(size_t n) {
+    if (chunk_left_ < n) {
+      size_t size = n > kChunkSize / 4 ? n : kChunkSize;
+      chunks_.emplace_back(new char[size]);
+      chunk_next_ = chunks_.back().get();
+      chunk_left_ = size;
+    }
+    char* p = chunk_next_;
+    chunk_next_ += n;
+    chunk_left_ -= n;
+    return p;
+  }
+
+  std::vector<LoggedWrite> writes_;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  char* chunk_next_ = nullptr;
+  size_t chunk_left_ = 0;
 };
 
 // The objects a transaction has loaded: one per record, all in one graph.
 // A session keeps one across the transactions it begins, so identity lasts
 // as long as the session.
+// Keys looked up as string_view without making a std::string first.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
 struct Identity {
   pickle::Graph graph;
-  std::unordered_map<std::string, pickle::Value> loaded;
+  std::unordered_map<std::string, pickle::Value, KeyHash, std::equal_to<>> loaded;
   std::vector<std::string> load_order;  // keys as they were first loaded
 };
 
@@ -42,8 +90,13 @@ struct SharedTxn {
   std::vector<std::unique_ptr<LmdbTxn>> stack;
   // Write transactions: every write so far, and where each savepoint's
   // writes begin in it.
-  std::vector<LoggedWrite> log;
+  WriteLog log;
   std::vector<size_t> savepoint_starts;
+  // put()'s Pickler, made at the first put, and the buffer it writes to:
+  // one per transaction, its memo cleared per record, as a Session does.
+  std::string put_buffer;
+  std::unique_ptr<pickle::StringSink> put_sink;
+  std::unique_ptr<pickle::Pickler> pickler;
   uint64_t lmdb_txn_id = 0;
   bool finished = false;
 
@@ -52,9 +105,9 @@ struct SharedTxn {
   MDB_txn* top() const { return stack.back()->get(); }
   // Runs the write at log[index] on the innermost transaction.
   int apply(const LoggedWrite& write);
-  // Logs `write` and applies it, growing the map and replaying as needed.
+  // Logs the write and applies it, growing the map and replaying as needed.
   // Returns what mdb_del said for an erase (MDB_NOTFOUND or 0).
-  int perform(LoggedWrite write);
+  int perform(bool erase, std::string_view key, std::string_view bytes);
   // Aborts everything, grows the map, and rebuilds the same nesting with
   // the same writes. Throws kConflict if another writer committed since
   // this transaction began (its reads may be stale).
