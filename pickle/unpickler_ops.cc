@@ -174,7 +174,7 @@ void Machine::appends() {
   std::span<Slot> items = stack_.pop_mark();
   Slot& target = stack_.top();
   if (noload_) return;
-  BlockVector<Slot>* dst;
+  GraphVector<Slot>* dst;
   if (target.kind == Kind::List) {
     dst = &static_cast<ListNode*>(target.node)->items;
   } else if (target.kind == Kind::Instance) {

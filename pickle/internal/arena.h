@@ -68,6 +68,8 @@ class Arena {
     return {dst, data.size()};
   }
 
+  // Nodes whose constructor takes the Arena first (containers, whose
+  // storage comes from it) get this one.
   template <typename T, typename... Args>
   T* make(Args&&... args) {
     if constexpr (std::is_trivially_destructible_v<T>) {
@@ -77,7 +79,12 @@ class Arena {
       // list the destructor walks: registering it allocates nothing.
       static_assert(alignof(T) <= sizeof(OwnedLink));
       auto* link = static_cast<OwnedLink*>(allocate(sizeof(OwnedLink) + sizeof(T), alignof(OwnedLink)));
-      T* node = new (link + 1) T(std::forward<Args>(args)...);
+      T* node;
+      if constexpr (std::is_constructible_v<T, Arena&, Args...>) {
+        node = new (link + 1) T(*this, std::forward<Args>(args)...);
+      } else {
+        node = new (link + 1) T(std::forward<Args>(args)...);
+      }
       link->next = owned_;
       owned_ = link;
       return node;
@@ -121,5 +128,39 @@ class Arena {
   alignas(16) char inline_[kInlineBytes];
 };
 static_assert(sizeof(Arena) <= 1016, "the Arena should stay a tcache-sized allocation");
+
+// The storage of a graph's containers: small vectors (up to 1 KiB) are
+// bump-allocated in the graph's arena, so building a small list or dict
+// calls no malloc and freeing the graph frees them all at once; a vector
+// that grows leaves its old small block behind until the graph dies (at
+// most as much again as it holds). Larger storage comes from
+// block_allocate and is freed when the vector lets it go.
+template <typename T>
+class GraphAllocator {
+ public:
+  using value_type = T;
+  static constexpr size_t kMaxInArena = 1024;
+
+  explicit GraphAllocator(Arena& arena) noexcept : arena_(&arena) {}
+  template <typename U>
+  GraphAllocator(const GraphAllocator<U>& other) noexcept : arena_(other.arena()) {}  // NOLINT
+
+  T* allocate(size_t n) {
+    size_t bytes = n * sizeof(T);
+    if (bytes <= kMaxInArena) return static_cast<T*>(arena_->allocate(bytes, alignof(T)));
+    return static_cast<T*>(block_allocate(bytes));
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    if (n * sizeof(T) > kMaxInArena) block_free(p, n * sizeof(T));
+  }
+  Arena* arena() const { return arena_; }
+  friend bool operator==(const GraphAllocator& a, const GraphAllocator& b) { return a.arena_ == b.arena_; }
+
+ private:
+  Arena* arena_;
+};
+
+template <typename T>
+using GraphVector = std::vector<T, GraphAllocator<T>>;
 
 }  // namespace shelf::pickle::internal

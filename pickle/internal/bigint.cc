@@ -238,11 +238,7 @@ int BigInt::compare(const BigInt& other) const {
   return negative ? -mag : mag;
 }
 
-int64_t python_hash_int64(int64_t v) {
-  constexpr int64_t kMod = static_cast<int64_t>(kHashModulus);
-  if (v > -kMod && v < kMod) return v == -1 ? -2 : v;
-  return BigInt::from_int64(v).python_hash();
-}
+int64_t python_hash_large_int64(int64_t v) { return BigInt::from_int64(v).python_hash(); }
 
 int64_t python_hash_double(double v) {
   // CPython's _Py_HashDouble: the exact rational value reduced mod P.

@@ -44,7 +44,14 @@ struct BigInt {
 
 // Python's hash(float) and hash(int64), compatible with BigInt::python_hash.
 int64_t python_hash_double(double v);
-int64_t python_hash_int64(int64_t v);
+int64_t python_hash_large_int64(int64_t v);  // |v| >= 2**61 - 1
+inline int64_t python_hash_int64(int64_t v) {
+  // Inline: the hash of every int dict key a pickle holds.
+  constexpr int64_t kMod = (int64_t{1} << 61) - 1;  // CPython's _PyHASH_MODULUS
+  if (v > -kMod && v < kMod) [[likely]]
+    return v == -1 ? -2 : v;
+  return python_hash_large_int64(v);
+}
 
 // Decimal digits of a double per Python's repr(float).
 std::string python_float_repr(double v);

@@ -53,8 +53,8 @@ struct ByteArrayNode : MutableNode {
 };
 
 struct ListNode : MutableNode {
-  ListNode() : MutableNode(Kind::List) {}
-  BlockVector<Slot> items;
+  explicit ListNode(Arena& arena) : MutableNode(Kind::List), items(GraphAllocator<Slot>(arena)) {}
+  GraphVector<Slot> items;
 };
 
 // Insertion-ordered hash table, as CPython's compact dict: entries in order,
@@ -69,11 +69,12 @@ struct HashEntry {
 
 class HashTable {
  public:
-  HashTable() = default;
+  explicit HashTable(Arena& arena)
+      : entries(GraphAllocator<HashEntry>(arena)), heap_index_(GraphAllocator<int32_t>(arena)) {}
   HashTable(const HashTable&) = delete;  // index_ may point into the table
   HashTable& operator=(const HashTable&) = delete;
 
-  BlockVector<HashEntry> entries;
+  GraphVector<HashEntry> entries;
   size_t live = 0;
 
   // Position of the entry whose key equals `key`, or -1.
@@ -95,14 +96,14 @@ class HashTable {
   static constexpr size_t kInlineIndex = 8;
   int32_t* index_ = inline_index_;
   size_t index_size_ = 0;
-  BlockVector<int32_t> heap_index_;
+  GraphVector<int32_t> heap_index_;
   int32_t inline_index_[kInlineIndex];
   size_t mask_ = 0;
 };
 
 // Dict, Set or FrozenSet (sets leave HashEntry::value unused).
 struct HashNode : MutableNode {
-  explicit HashNode(Kind k) : MutableNode(k) {}
+  HashNode(Arena& arena, Kind k) : MutableNode(k), table(arena) {}
   HashTable table;
 };
 
@@ -112,14 +113,14 @@ struct GlobalNode : Node {
 };
 
 struct InstanceNode : MutableNode {
-  InstanceNode() : MutableNode(Kind::Instance) {}
+  explicit InstanceNode(Arena& arena) : MutableNode(Kind::Instance), list_items(GraphAllocator<Slot>(arena)) {}
   Construction how = Construction::Reduce;
   Slot callable;
   Slot args;
   Slot kwargs;
   Slot state;
   bool has_state = false;
-  BlockVector<Slot> list_items;
+  GraphVector<Slot> list_items;
   std::vector<std::pair<Slot, Slot>> dict_items;
 };
 

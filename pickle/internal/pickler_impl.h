@@ -549,7 +549,7 @@ class Pickler::Impl {
   void save_dict(const Slot& s, uint32_t index);
   // Key and value of entry `i`; copied first when a hook could mutate the
   // dict between the two saves.
-  void save_pair(const internal::BlockVector<internal::HashEntry>& entries, size_t i) {
+  void save_pair(const internal::GraphVector<internal::HashEntry>& entries, size_t i) {
     if (has_hooks_) {
       Slot key = entries[i].key, value = entries[i].value;
       save(key, false);

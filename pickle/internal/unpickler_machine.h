@@ -14,6 +14,7 @@
 
 #include "pickle/args.h"
 #include "pickle/framing.h"
+#include "pickle/internal/bigint.h"
 #include "pickle/internal/data_constructors.h"
 #include "pickle/internal/nodes.h"
 #include "pickle/unpickler.h"
@@ -212,6 +213,7 @@ class Machine {
       }
       return e.hash;
     }
+    if (key.kind == Kind::Int && !key.is_big) return static_cast<uint64_t>(python_hash_int64(key.i));
     return key_hash(key);
   }
 
