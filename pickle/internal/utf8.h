@@ -52,16 +52,38 @@ inline int32_t utf8_next(std::string_view s, size_t& i) {
 
 // True when `s` is UTF-8 with lone surrogates allowed ('surrogatepass').
 inline bool valid_utf8_surrogatepass(std::string_view s) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n < 8) {
+    // Short text (dict keys, names): one pass when it is all ASCII.
+    uint8_t any = 0;
+    for (size_t k = 0; k < n; ++k) any |= static_cast<uint8_t>(p[k]);
+    if (any < 0x80) return true;
+  }
   size_t i = 0;
-  while (i < s.size()) {
-    // Skip ASCII runs eight bytes at a time: most text is ASCII.
-    while (i + 8 <= s.size()) {
+  while (i < n) {
+    // Skip ASCII runs 32, then eight bytes at a time: most text is ASCII.
+    while (i + 32 <= n) {
+      uint64_t w[4];
+      __builtin_memcpy(w, p + i, 32);
+      if ((w[0] | w[1] | w[2] | w[3]) & kHighBits) break;
+      i += 32;
+    }
+    while (i + 8 <= n) {
       uint64_t word;
-      __builtin_memcpy(&word, s.data() + i, 8);
-      if (word & 0x8080808080808080ull) break;
+      __builtin_memcpy(&word, p + i, 8);
+      if (word & kHighBits) break;
       i += 8;
     }
-    if (i >= s.size()) break;
+    if (i >= n) break;
+    if (n >= 8 && i + 8 > n) {
+      // Fewer than eight bytes left: when the last eight (overlapping
+      // bytes already checked) are ASCII, so is the rest.
+      uint64_t word;
+      __builtin_memcpy(&word, p + n - 8, 8);
+      if (!(word & kHighBits)) break;
+    }
     if (utf8_next(s, i) < 0) return false;
   }
   return true;
