@@ -65,8 +65,10 @@ namespace {
 
 constexpr size_t kMinCachedBlock = size_t{64} << 10;
 constexpr int kMinCachedClass = 16;  // log2(kMinCachedBlock)
-constexpr int kMaxCachedClass = 26;  // 64 MiB: bigger blocks are not kept
-constexpr size_t kMaxCachedBytes = size_t{64} << 20;  // per thread
+// Bigger blocks are not kept: a decode that needs them is long enough for
+// page faults not to matter, and keeping them would raise its peak memory.
+constexpr int kMaxCachedClass = 22;  // 4 MiB
+constexpr size_t kMaxCachedBytes = size_t{16} << 20;  // per thread
 constexpr size_t kMaxBlocksPerClass = 4;
 
 int block_class(size_t bytes) { return std::bit_width(bytes - 1); }  // ceil(log2)
