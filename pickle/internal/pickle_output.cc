@@ -115,6 +115,14 @@ void PickleOutput::put_with_payload(const char* header, size_t header_size, std:
     len_ += header_size;
     flush();
     sink_->write(payload);
+  } else if (sink_ == nullptr) {
+    // As a sink would take it: what the buffer holds, the header, then the
+    // payload straight from the value.
+    large_.reserve(large_.size() + len_ + header_size + payload.size() + kFrameSizeTarget);
+    large_.append(buf_, len_);
+    large_.append(header, header_size);
+    large_.append(payload);
+    len_ = 0;
   } else {
     if (cap_ - len_ < header_size + payload.size()) grow(header_size + payload.size());
     std::memcpy(buf_ + len_, header, header_size);

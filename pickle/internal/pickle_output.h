@@ -91,6 +91,11 @@ class PickleOutput {
 
   // Without a sink: the pickle collected since the last take().
   std::string take() {
+    if (!large_.empty()) {
+      large_.append(buf_, len_);
+      len_ = 0;
+      return std::move(large_);
+    }
     std::string out(buf_, len_);
     len_ = 0;
     return out;
@@ -108,6 +113,7 @@ class PickleOutput {
   void reset() {
     held_ = false;
     len_ = 0;
+    large_.clear();
     framing_ = false;
     set_frame_pending(false);
     frame_start_ = kNoFrame;
@@ -153,6 +159,10 @@ class PickleOutput {
   // A frame must open before the next byte: framing is on and none is open.
   bool frame_pending_ = false;
   size_t frame_start_ = kNoFrame;
+  // Without a sink, once a payload of 64 KiB or more was written: the
+  // pickle up to the end of that payload. The payload is copied once, into
+  // the string take() returns, not into the buffer and then out of it.
+  std::string large_;
 };
 
 }  // namespace shelf::pickle::internal
