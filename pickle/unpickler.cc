@@ -148,9 +148,9 @@ size_t Memo::put_slow(uint64_t key, const Slot& s) {
 // ---------------------------------------------------------------------------
 // Machine: set-up
 
-Machine::Machine(Source& source, UnpicklerOptions options)
+Machine::Machine(Source& source, const UnpicklerOptions& options)
     : source_(source),
-      options_(std::move(options)),
+      options_(options),
       graph_(options_.into ? *options_.into : Graph()),
       arena_(ValueAccess::arena(graph_)),
       reader_(source.remaining() ? nullptr : &source),
@@ -488,9 +488,19 @@ template Slot Machine::run_one<true>();
 // ---------------------------------------------------------------------------
 // Public API
 
-class Unpickler::Impl : public internal::Machine {
+namespace {
+
+// A base before the machine: the options it refers to are built first.
+struct UnpicklerOptionsHolder {
+  UnpicklerOptions options;
+};
+
+}  // namespace
+
+class Unpickler::Impl : private UnpicklerOptionsHolder, public internal::Machine {
  public:
-  using Machine::Machine;
+  Impl(Source& source, UnpicklerOptions options)
+      : UnpicklerOptionsHolder{std::move(options)}, Machine(source, UnpicklerOptionsHolder::options) {}
 };
 
 Unpickler::Unpickler(Source& source, UnpicklerOptions options)
