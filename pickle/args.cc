@@ -359,6 +359,23 @@ double read_floatnl(ByteReader& in) {
   return v;
 }
 
+double read_float_text(ByteReader& in) {
+  std::string_view line = as_c_string(in.take_line());
+  // PyOS_string_to_double: float()'s syntax without its whitespace and
+  // underscores, and an overflow is an error rather than inf.
+  double v;
+  if (line.find_first_of(" \t\n\r\f\v_") != std::string_view::npos || !parse_float(line, v))
+    fail(UnpicklingReason::kBadArgument, "could not convert string to float: " + quoted(line));
+  bool names_infinity = line.find_first_of("iI") != std::string_view::npos;
+  if (std::isinf(v) && !names_infinity)
+    fail(UnpicklingReason::kBadArgument, "value too large to convert to float: " + quoted(line));
+  return v;
+}
+
+DecimalArg read_memo_key_text(ByteReader& in, std::string& scratch, size_t max_digits) {
+  return parse_decimal(as_c_string(in.take_line()), scratch, max_digits);
+}
+
 double read_float8(ByteReader& in) {
   uint64_t bits;
   std::memcpy(&bits, in.take(8), sizeof bits);

@@ -164,6 +164,10 @@ DecimalArg read_int_text(ByteReader& in, std::string& scratch, size_t max_digits
 // LONG as _pickle.c reads it: one trailing 'L' dropped, then int(line, 0).
 DecimalArg read_long_text(ByteReader& in, std::string& scratch, size_t max_digits);
 
+// GET and PUT keys as _pickle.c reads them: int(line) in base 10, the
+// line ending at a NUL.
+DecimalArg read_memo_key_text(ByteReader& in, std::string& scratch, size_t max_digits);
+
 // long1 / long4: the two's-complement little-endian bytes of an integer
 // (b"" is 0). long4's signed length must not be negative (kBadArgument).
 std::string_view read_long1(ByteReader& in);
@@ -175,6 +179,10 @@ std::string_view read_long4(ByteReader& in);
 // sign, inf/infinity/nan in any case, '_' between digits); out-of-range
 // magnitudes become inf or 0.0 as float() gives them.
 double read_floatnl(ByteReader& in);
+// FLOAT as _pickle.c reads it (PyOS_string_to_double): float()'s syntax
+// without surrounding whitespace or underscores, an overflow is an error
+// (not inf), and the line ends at a NUL. kBadArgument otherwise.
+double read_float_text(ByteReader& in);
 // float8: an IEEE 754 double, big-endian.
 double read_float8(ByteReader& in);
 

@@ -341,7 +341,7 @@ Slot Machine::run() {
       }
       CASE(LONG1) : stack_.push(long_le(read_long1(in))); break;
       CASE(LONG4) : stack_.push(long_le(read_long4(in))); break;
-      CASE(FLOAT) : stack_.push(float_slot(read_floatnl(in))); break;
+      CASE(FLOAT) : stack_.push(float_slot(read_float_text(in))); break;
       CASE(BINFLOAT) : stack_.push(float_slot(read_float8(in))); break;
 
       // --- strings
@@ -426,7 +426,7 @@ Slot Machine::run() {
 
       // --- memo
       CASE(GET) : {
-        DecimalArg d = read_decimalnl_short(in, scratch_, max_digits);
+        DecimalArg d = read_memo_key_text(in, scratch_, max_digits);
         if (!d.fits || d.negative)
           fail(UnpicklingReason::kMemoMissing,
                "memo key " + std::string(d.negative ? "-" : "") + std::string(d.fits ? std::to_string(-d.value) : d.digits) +
@@ -437,7 +437,7 @@ Slot Machine::run() {
       CASE(BINGET) : memo_get(read_uint1(in)); break;
       CASE(LONG_BINGET) : memo_get(read_uint4(in)); break;
       CASE(PUT) : {
-        DecimalArg d = read_decimalnl_short(in, scratch_, max_digits);
+        DecimalArg d = read_memo_key_text(in, scratch_, max_digits);
         if (d.negative) fail(UnpicklingReason::kBadArgument, "negative PUT argument");
         if (!d.fits) fail(UnpicklingReason::kBadArgument, "PUT argument too large");
         memo_put(static_cast<uint64_t>(d.value));

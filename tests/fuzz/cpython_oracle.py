@@ -47,9 +47,15 @@ class Refused(Exception):
 
 
 class DataOnlyUnpickler(pickle.Unpickler):
+    def __init__(self, data):
+        super().__init__(io.BytesIO(data))
+        # The C Unpickler does not show its protocol to find_class: the
+        # leading PROTO says it (a later PROTO is rare enough to ignore).
+        self.protocol = data[1] if data[:1] == b'\x80' and len(data) > 1 else 0
+
     def find_class(self, module, name):
         mapped = (module, name)
-        if self.proto < 3 and self.fix_imports:
+        if self.protocol < 3:
             if mapped in _compat_pickle.NAME_MAPPING:
                 mapped = _compat_pickle.NAME_MAPPING[mapped]
             elif module in _compat_pickle.IMPORT_MAPPING:
@@ -60,7 +66,7 @@ class DataOnlyUnpickler(pickle.Unpickler):
 
 
 def cpython_load(data):
-    return DataOnlyUnpickler(io.BytesIO(data)).load()
+    return DataOnlyUnpickler(data).load()
 
 
 def same(a, b, depth=0):
@@ -110,9 +116,11 @@ def main():
             path = os.path.join(d, name)
             with open(path, 'rb') as f:
                 data = f.read()
-            signal.alarm(10)
+            ours_value = cpython_ok = None
+            # The alarm may fire anywhere in here, the handling of another
+            # error included: it is caught once, outside.
             try:
-                ours_value = cpython_ok = None
+                signal.alarm(10)
                 try:
                     value = cpython_load(data)
                     cpython_ok = True
@@ -120,8 +128,11 @@ def main():
                 except (Exception, RecursionError) as e:
                     cpython_ok = False
                     cpython_error = '%s: %s' % (type(e).__name__, str(e)[:200])
-            finally:
-                signal.alarm(0)
+                finally:
+                    signal.alarm(0)
+            except TimeoutError as e:
+                cpython_ok = False
+                cpython_error = str(e)
             r = subprocess.run([shelfctl, 'decode', path], capture_output=True)
             ours_ok = r.returncode == 0
             ours = r.stdout.decode('utf-8', 'surrogateescape').rstrip('\n')
