@@ -50,6 +50,43 @@ inline int32_t utf8_next(std::string_view s, size_t& i) {
   return cp;
 }
 
+// valid_utf8_surrogatepass from s[i] on, where the text is not all ASCII
+// (out of line: the all-ASCII path stays small).
+[[gnu::noinline]] inline bool valid_utf8_surrogatepass_from(std::string_view s, size_t i) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  const char* p = s.data();
+  const size_t n = s.size();
+  while (i < n) {
+    // Skip ASCII runs eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t word;
+      __builtin_memcpy(&word, p + i, 8);
+      if (word & kHighBits) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    // Code points one by one, two-byte forms (Latin-1 and most European
+    // text) inline, until eight ASCII bytes send the loop back to the
+    // word-at-a-time scan.
+    do {
+      auto b0 = static_cast<uint8_t>(p[i]);
+      if (b0 < 0x80) {
+        if (i + 8 <= n) {
+          uint64_t word;
+          __builtin_memcpy(&word, p + i, 8);
+          if (!(word & kHighBits)) break;
+        }
+        ++i;
+      } else if (b0 >= 0xC2 && b0 <= 0xDF && i + 1 < n && (static_cast<uint8_t>(p[i + 1]) & 0xC0) == 0x80) {
+        i += 2;  // U+0080..U+07FF: never overlong, never a surrogate
+      } else if (utf8_next(s, i) < 0) {
+        return false;
+      }
+    } while (i < n);
+  }
+  return true;
+}
+
 // True when `s` is UTF-8 with lone surrogates allowed ('surrogatepass').
 inline bool valid_utf8_surrogatepass(std::string_view s) {
   constexpr uint64_t kHighBits = 0x8080808080808080ull;
@@ -59,34 +96,27 @@ inline bool valid_utf8_surrogatepass(std::string_view s) {
     // Short text (dict keys, names): one pass when it is all ASCII.
     uint8_t any = 0;
     for (size_t k = 0; k < n; ++k) any |= static_cast<uint8_t>(p[k]);
-    if (any < 0x80) return true;
+    return any < 0x80 || valid_utf8_surrogatepass_from(s, 0);
   }
+  // Most text is ASCII: 32, then eight bytes at a time, then the last
+  // eight (overlapping bytes already checked).
   size_t i = 0;
-  while (i < n) {
-    // Skip ASCII runs 32, then eight bytes at a time: most text is ASCII.
-    while (i + 32 <= n) {
-      uint64_t w[4];
-      __builtin_memcpy(w, p + i, 32);
-      if ((w[0] | w[1] | w[2] | w[3]) & kHighBits) break;
-      i += 32;
-    }
-    while (i + 8 <= n) {
-      uint64_t word;
-      __builtin_memcpy(&word, p + i, 8);
-      if (word & kHighBits) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    if (n >= 8 && i + 8 > n) {
-      // Fewer than eight bytes left: when the last eight (overlapping
-      // bytes already checked) are ASCII, so is the rest.
-      uint64_t word;
-      __builtin_memcpy(&word, p + n - 8, 8);
-      if (!(word & kHighBits)) break;
-    }
-    if (utf8_next(s, i) < 0) return false;
+  while (i + 32 <= n) {
+    uint64_t w[4];
+    __builtin_memcpy(w, p + i, 32);
+    if ((w[0] | w[1] | w[2] | w[3]) & kHighBits) return valid_utf8_surrogatepass_from(s, i);
+    i += 32;
   }
-  return true;
+  while (i + 8 <= n) {
+    uint64_t word;
+    __builtin_memcpy(&word, p + i, 8);
+    if (word & kHighBits) return valid_utf8_surrogatepass_from(s, i);
+    i += 8;
+  }
+  if (i == n) return true;
+  uint64_t word;
+  __builtin_memcpy(&word, p + n - 8, 8);
+  return !(word & kHighBits) || valid_utf8_surrogatepass_from(s, i);
 }
 
 // True when `s` is strict UTF-8 (no surrogates), as str.encode('utf-8')
