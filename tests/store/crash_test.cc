@@ -72,6 +72,10 @@ TEST_CASE("a writer killed at random moments loses no acknowledged commit", "[st
     REQUIRE(commits >= known);
     REQUIRE(commits <= known + 1);
     total_acks = commits;
+    // Another process opens the shelf afresh and finds every record whole.
+    testutil::ProcessResult check = testutil::run_process({SHELFCTL_PATH, "check", path});
+    INFO(check.out << check.err);
+    REQUIRE(check.exit_code == 0);
   }
   WARN(kills << " kills; " << total_acks << " commits survived in total");
 }
