@@ -12,7 +12,8 @@
 //   call, as CPython writes it), NEWOBJ_EX needs 4, and a PickleBuffer
 //   pickled in band comes back as bytes or bytearray, as in CPython; a
 //   persistent id that is not a str needs protocol 1 (protocol 0 writes
-//   str(pid) on a PERSID line, as CPython does).
+//   str(pid) on a PERSID line, as CPython does); a global with a dotted
+//   name (a nested class) needs 4.
 // Names are not mapped (fix_imports=false) on the second leg: mapping
 // Python 2 names is not an identity (a protocol 4 "__builtin__" global
 // becomes "builtins" once written at protocol 2 and read back).
@@ -30,6 +31,11 @@ int native_protocol(const pickle::Value& v) {
   int needed = 0;
   pickle::walk(v, [&](const pickle::Value& node) {
     if (node.kind() == pickle::Kind::Buffer) needed = kNever;
+    // A dotted qualified name needs STACK_GLOBAL; below protocol 4 it is
+    // written as getattr(parent, name), as CPython writes it, which loads
+    // back as that (inert) call.
+    if (node.kind() == pickle::Kind::Global && node.name().find('.') != std::string_view::npos)
+      needed = std::max(needed, 4);
     if (node.kind() == pickle::Kind::Instance) {
       if (node.construction() == pickle::Construction::NewObj) needed = std::max(needed, 2);
       if (node.construction() == pickle::Construction::NewObjEx) needed = std::max(needed, 4);
