@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pickle/pickler.h"
 #include "tests/pickle/unpickler_testing.h"
 #include "tests/testutil/testutil.h"
 
@@ -620,6 +621,25 @@ TEST_CASE("EXT1/EXT2/EXT4 look codes up in the extension registry", "[unpickler]
   CHECK(error_of("\204\000\000\000\200."sv, options).detail() == "EXT specifies code <= 0");
   options.find_global = FindGlobal::data_only();
   CHECK(error_of("\204\000\000\001\000."sv, options).detail() == "global 'os.system' is forbidden");
+}
+
+TEST_CASE("UnpicklerOptions::into loads into a graph that already holds values", "[unpickler]") {
+  Graph g;
+  Value held = g.list({1});
+  UnpicklerOptions options;
+  options.into = g;
+  Value loaded = loads(dumps(lit("{'a': [1, 2], 'b': 'x'}")), options);
+  CHECK(loaded.graph() == g);
+  // One graph: the loaded value goes in as itself, not as a copy.
+  held.append(loaded);
+  CHECK(held[1].is(loaded));
+  // A load that fails leaves the graph and its values as they were.
+  CHECK_THROWS_AS(loads("]K\001K\002\377"sv, options), UnpicklingError);
+  CHECK(repr(held) == "[1, {'a': [1, 2], 'b': 'x'}]");
+  // Loads into one graph share nothing by accident: each is its own object.
+  Value again = loads(dumps(lit("[1, 2]")), options);
+  CHECK_FALSE(again.is(*loaded.get("a")));
+  CHECK(again == *loaded.get("a"));
 }
 
 }  // namespace shelf::pickle
