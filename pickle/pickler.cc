@@ -208,13 +208,28 @@ void Pickler::Impl::save_pers(const Slot& pid, internal::Arena* pid_arena, const
   out_.put('\n');
 }
 
+std::string Pickler::Impl::big_int_decimal(std::string_view le) {
+  size_t limit = options_.max_int_digits;
+  auto refuse = [&] {
+    fail("Exceeds the limit (" + std::to_string(limit) +
+         " digits) for integer string conversion; use sys.set_int_max_str_digits() to increase the limit");
+  };
+  // Decimal conversion is quadratic: refuse what is surely too long before
+  // converting (8 * log10(2) > 2.4 digits per byte, less one for the sign).
+  if (limit != 0 && le.size() > 1 && (le.size() - 1) * 24 / 10 > limit) refuse();
+  std::string text = internal::BigInt::from_le(le).to_decimal();
+  size_t digits = text.size() - (text.front() == '-' ? 1 : 0);
+  if (limit != 0 && digits > limit) refuse();
+  return text;
+}
+
 std::string Pickler::Impl::persistent_id_text(const Slot& pid, internal::Arena* arena, const Value* holder) {
   switch (pid.kind) {
     case Kind::Str:
       return std::string(static_cast<const TextNode*>(pid.node)->data);
     case Kind::Int:
       if (!pid.is_big) return std::to_string(pid.i);
-      return internal::BigInt::from_le(static_cast<const BigIntNode*>(pid.node)->bytes).to_decimal();
+      return big_int_decimal(static_cast<const BigIntNode*>(pid.node)->bytes);
     case Kind::Bool:
       return pid.b ? "True" : "False";
     case Kind::None:
@@ -242,7 +257,7 @@ void Pickler::Impl::save_bigint(std::string_view le) {
     }
     return out_.put(le);
   }
-  std::string text = internal::BigInt::from_le(le).to_decimal();
+  std::string text = big_int_decimal(le);
   out_.put(op(Op::LONG));
   out_.put(text);
   out_.put2('L', '\n');

@@ -62,6 +62,10 @@ struct PicklerOptions {
   // Nesting beyond this throws PicklingError instead of overflowing the
   // stack (CPython raises RecursionError near 1000).
   size_t max_depth = 1000;
+  // Protocols 0 and 1 write a big int in decimal (LONG), as CPython does with
+  // repr(): past this many digits that throws PicklingError, as CPython's
+  // sys.get_int_max_str_digits() makes repr() fail. 0: no limit.
+  size_t max_int_digits = 4300;
   PersistentIdFn persistent_id;
   BufferCallbackFn buffer_callback;  // protocol 5 only
   // copyreg's extension registry: at protocol 2 and above a global with a

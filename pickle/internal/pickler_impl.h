@@ -400,7 +400,9 @@ class Pickler::Impl {
   // hook again (its parts are asked, as in CPython).
   void save_pers(const Slot& pid, internal::Arena* pid_arena, const Value* holder = nullptr);
   // str(pid), as CPython's save_pers writes it at protocol 0.
-  static std::string persistent_id_text(const Slot& pid, internal::Arena* arena, const Value* holder);
+  std::string persistent_id_text(const Slot& pid, internal::Arena* arena, const Value* holder);
+  // The decimal text of a big int (two's-complement LE), within max_int_digits.
+  std::string big_int_decimal(std::string_view le);
   // --- scalars -------------------------------------------------------------
   void save_bool(bool b) {
     if (proto_ >= 2) {

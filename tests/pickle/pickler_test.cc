@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pickle/literal.h"
 #include "pickle/pickler.h"
 #include "pickle/sink.h"
 #include "pickle/value.h"
@@ -312,6 +313,27 @@ TEST_CASE("Pickler: python2_str writes bytes as Python 2 str", "[pickler]") {
     CHECK(r->exit_code == 0);
     CHECK(r->out == "ok\n");
   }
+}
+
+TEST_CASE("Pickler: protocols 0-1 refuse ints of more decimal digits than CPython's limit", "[pickler]") {
+  // CPython writes LONG with repr(), which sys.get_int_max_str_digits()
+  // (4300) stops; binary LONG1/LONG4 from protocol 2 have no such limit.
+  LiteralOptions no_limit;
+  no_limit.max_int_digits = 0;
+  Value largest = parse_literal("9" + std::string(4299, '9'), no_limit);   // 4300 digits
+  Value too_long = parse_literal("1" + std::string(4300, '0'), no_limit);  // 4301 digits
+  Value far_too_long = parse_literal("-1" + std::string(100'000, '0'), no_limit);
+  for (int p : {0, 1}) {
+    INFO("protocol " << p);
+    CHECK(dumps(largest, p).size() == 4304);  // as len(pickle.dumps(10**4300 - 1, p))
+    CHECK_THROWS_WITH(dumps(too_long, p), Catch::Contains("Exceeds the limit (4300 digits)"));
+    CHECK_THROWS_AS(dumps(far_too_long, p), PicklingError);
+  }
+  CHECK_NOTHROW(dumps(too_long, 2));
+  PicklerOptions unlimited;
+  unlimited.protocol = 0;
+  unlimited.max_int_digits = 0;
+  CHECK(dumps(too_long, unlimited) == "L1" + std::string(4300, '0') + "L\n.");
 }
 
 TEST_CASE("Pickler: nesting past max_depth is a PicklingError, never a crash", "[pickler]") {
