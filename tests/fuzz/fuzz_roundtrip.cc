@@ -17,6 +17,8 @@
 // Names are not mapped (fix_imports=false) on the second leg: mapping
 // Python 2 names is not an identity (a protocol 4 "__builtin__" global
 // becomes "builtins" once written at protocol 2 and read back).
+#include <vector>
+
 #include "pickle/pickler.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -26,26 +28,32 @@ using namespace shelf;
 
 constexpr int kNever = 99;
 
-// The lowest protocol at which `v` pickles to itself.
-int native_protocol(const pickle::Value& v) {
+// The lowest protocol at which `v` pickles to itself. Iterative: pids may
+// hold persistent refs nested arbitrarily deep.
+int native_protocol(const pickle::Value& root) {
   int needed = 0;
-  pickle::walk(v, [&](const pickle::Value& node) {
-    if (node.kind() == pickle::Kind::Buffer) needed = kNever;
-    // A dotted qualified name needs STACK_GLOBAL; below protocol 4 it is
-    // written as getattr(parent, name), as CPython writes it, which loads
-    // back as that (inert) call.
-    if (node.kind() == pickle::Kind::Global && node.name().find('.') != std::string_view::npos)
-      needed = std::max(needed, 4);
-    if (node.kind() == pickle::Kind::Instance) {
-      if (node.construction() == pickle::Construction::NewObj) needed = std::max(needed, 2);
-      if (node.construction() == pickle::Construction::NewObjEx) needed = std::max(needed, 4);
+  std::vector<pickle::Value> todo{root};
+  while (!todo.empty()) {
+    pickle::Value v = todo.back();
+    todo.pop_back();
+    pickle::walk(v, [&](const pickle::Value& node) {
+      if (node.kind() == pickle::Kind::Buffer) needed = kNever;
+      // A dotted qualified name needs STACK_GLOBAL; below protocol 4 it is
+      // written as getattr(parent, name), as CPython writes it, which loads
+      // back as that (inert) call.
+      if (node.kind() == pickle::Kind::Global && node.name().find('.') != std::string_view::npos)
+        needed = std::max(needed, 4);
+      if (node.kind() == pickle::Kind::Instance) {
+        if (node.construction() == pickle::Construction::NewObj) needed = std::max(needed, 2);
+        if (node.construction() == pickle::Construction::NewObjEx) needed = std::max(needed, 4);
+      }
+      return true;
+    });
+    // walk() does not enter the pids of persistent refs.
+    for (const pickle::Value& ref : pickle::persistent_refs(v)) {
+      if (ref.pid().kind() != pickle::Kind::Str) needed = std::max(needed, 1);
+      todo.push_back(ref.pid());
     }
-    return true;
-  });
-  // walk() does not enter the pids of persistent refs.
-  for (const pickle::Value& ref : pickle::persistent_refs(v)) {
-    if (ref.pid().kind() != pickle::Kind::Str) needed = std::max(needed, 1);
-    needed = std::max(needed, native_protocol(ref.pid()));
   }
   return needed;
 }
