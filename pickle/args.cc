@@ -156,17 +156,24 @@ void check_digit_limit(const DecimalArg& out, size_t ndigits, size_t max_digits)
                                                std::to_string(ndigits) + " digits");
 }
 
+// `text` without surrounding whitespace and its sign, which goes to
+// out.negative: the start of int()'s syntax in every base.
+std::string_view unsigned_part(std::string_view text, DecimalArg& out) {
+  std::string_view s = strip(text);
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    out.negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  return s;
+}
+
 // Python's int(text, 0): surrounding whitespace, a sign, then 0x/0o/0b and
 // digits of that base (an underscore may follow the prefix), or decimal
 // digits without leading zeros (unless all are zeros); single underscores
 // between digits.
 std::optional<DecimalArg> python_int_base0(std::string_view text, std::string& scratch, size_t max_digits) {
-  std::string_view s = strip(text);
   DecimalArg out;
-  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
-    out.negative = s.front() == '-';
-    s.remove_prefix(1);
-  }
+  std::string_view s = unsigned_part(text, out);
   out.base = 10;
   if (s.size() >= 2 && s[0] == '0') {
     switch (s[1]) {
@@ -220,12 +227,8 @@ std::string_view as_c_string(std::string_view line) { return line.substr(0, line
 }  // namespace
 
 DecimalArg parse_decimal(std::string_view text, std::string& scratch, size_t max_digits) {
-  std::string_view s = strip(text);
   DecimalArg out;
-  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
-    out.negative = s.front() == '-';
-    s.remove_prefix(1);
-  }
+  std::string_view s = unsigned_part(text, out);
   std::optional<std::string_view> digits = digits_with_underscores(s, 10, scratch);
   if (!digits) fail(UnpicklingReason::kBadArgument, "invalid literal for int() with base 10: " + quoted(text));
   check_digit_limit(out, digits->size(), max_digits);
