@@ -13,10 +13,16 @@
 
 namespace shelf::pickle {
 
+static_assert(sizeof(internal::TextNode) == 8 + sizeof(std::string_view),
+              "Node::memo_mark must live in the padding after Node::kind");
+
+thread_local uint64_t Pickler::Impl::marking_dumps_ = 0;
+
 void Pickler::Impl::dump(const Value& value) {
   uint32_t memo_mark = memo_count_;
   size_t alive_mark = alive_.size();
   try {
+    choose_memo_kind();
     if (track_versions_) begin_stale_checks();
     // dumps() need not hold its value: the caller does, for the one dump.
     if (track_alive_) keep_alive(ValueAccess::arena(value));
@@ -47,6 +53,7 @@ void Pickler::Impl::dump(const Value& value) {
 
 void Pickler::Impl::clear_memo() {
   memo_.clear();
+  memo_nodes_.clear();
   singletons_.clear();
   named_.clear();
   memo_count_ = 0;
@@ -94,8 +101,30 @@ void Pickler::Impl::keep_alive(internal::Arena* arena) {
   alive_.push_back(ValueAccess::graph(arena));
 }
 
+void Pickler::Impl::choose_memo_kind() {
+  if (memo_count_ == 0) {
+    // Empty memo, empty table: marks will do unless a hook could run
+    // another Pickler on this graph in the middle of the dump.
+    use_marks_ = !has_hooks_;
+    memo_nodes_.clear();
+  } else if (use_marks_) {
+    // Entries of earlier dumps: other dumps may have marked their nodes since.
+    move_memo_to_table();
+  }
+  if (use_marks_ && guard_marks_) marking_dump_ = ++marking_dumps_;
+}
+
+void Pickler::Impl::move_memo_to_table() {
+  memo_.reserve(memo_nodes_.size());
+  for (uint32_t i = 0; i < memo_nodes_.size(); ++i)
+    if (memo_nodes_[i] != nullptr) memo_.insert(memo_nodes_[i], i);
+  memo_nodes_.clear();
+  use_marks_ = false;
+}
+
 void Pickler::Impl::rollback(uint32_t first) {
   if (memo_count_ == first) return;
+  if (use_marks_) memo_nodes_.truncate(first);
   memo_.truncate(first);
   singletons_.truncate(first);
   std::erase_if(named_, [first](const auto& kv) { return kv.second >= first; });

@@ -22,7 +22,7 @@ void Pickler::Impl::save_tuple(const Slot& s) {
   DepthGuard guard(*this);
   if (n <= 3 && proto_ >= 2) {
     for (uint32_t i = 0; i < n; ++i) save(node->items[i], false);
-    uint32_t index = memo_.find(node);
+    uint32_t index = memo_find(node);
     if (index != kMissing) {
       for (uint32_t i = 0; i < n; ++i) out_.put(op(Op::POP));
       return emit_get(index);
@@ -32,7 +32,7 @@ void Pickler::Impl::save_tuple(const Slot& s) {
   }
   out_.put(op(Op::MARK));
   for (uint32_t i = 0; i < n; ++i) save(node->items[i], false);
-  uint32_t index = memo_.find(node);
+  uint32_t index = memo_find(node);
   if (index != kMissing) {
     if (bin_) {
       out_.put(op(Op::POP_MARK));
@@ -137,7 +137,7 @@ void Pickler::Impl::save_frozenset(const Slot& s) {
     if (entries[i].erased) continue;
     save(entries[i].key, false);
   }
-  uint32_t index = memo_.find(node);
+  uint32_t index = memo_find(node);
   if (index != kMissing) {
     out_.put(op(Op::POP_MARK));
     return emit_get(index);
@@ -326,7 +326,7 @@ void Pickler::Impl::save_instance(const Slot& s) {
       break;
     }
   }
-  uint32_t index = memo_.find(node);
+  uint32_t index = memo_find(node);
   if (index != kMissing) {
     out_.put(op(Op::POP));
     emit_get(index);

@@ -100,7 +100,7 @@ Pickler::Impl::Walk Pickler::Impl::classify(const Node* node) {
   if (cached != verdicts_.end()) return cached->second == Verdict::kStale ? Walk::kChanged : Walk::kSkip;
   if (node->kind == Kind::PersistentRef) return Walk::kDescend;  // never memoized; its pid is
   if (node->kind == Kind::Tuple && static_cast<const TupleNode*>(node)->size == 0) return Walk::kSkip;
-  uint32_t index = memo_.find(node);
+  uint32_t index = memo_find(node);
   if (index == kMissing) {
     // Not written by an earlier dump although what holds it was: either
     // the persistent_id hook wrote it as a reference (the hook's business,

@@ -12,10 +12,13 @@
 // runs of addresses cannot build long probe chains.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
+#include <cstdlib>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <utility>
 
 namespace shelf::pickle::internal {
@@ -67,6 +70,13 @@ class MemoTable {
   void forget(const void* key) { assign(key, kMissing); }
 
   size_t size() const { return size_; }
+
+  // Makes room for `n` entries in all, so that inserting them never rehashes.
+  void reserve(size_t n) {
+    size_t capacity = mask_ + 1;
+    while ((n + 1) * 3 > capacity * 2) capacity *= 2;
+    if (capacity > mask_ + 1) rehash(capacity);
+  }
 
   void clear() {
     if (mask_ + 1 > 1024) {
@@ -147,6 +157,71 @@ class MemoTable {
   Entry inline_[kInline];
   size_t mask_ = 0;
   size_t size_ = 0;
+};
+
+// A MemoList's storage, kept for the thread's next MemoList.
+struct MemoListSpare {
+  const void** items = nullptr;
+  uint32_t capacity = 0;
+  ~MemoListSpare() { std::free(items); }
+};
+inline thread_local MemoListSpare memo_list_spare;
+
+// The objects of a memo by memo index (nullptr where an entry has no
+// object), for a Pickler that finds entries through marks in its nodes
+// (Node::memo_mark) instead of a MemoTable. The storage of a list that
+// goes away is kept for the thread's next one: dumps() makes a list per
+// call.
+class MemoList {
+ public:
+  MemoList() {
+    MemoListSpare& spare = memo_list_spare;
+    if (spare.items != nullptr) {
+      items_ = spare.items;
+      capacity_ = spare.capacity;
+      spare.items = nullptr;
+      spare.capacity = 0;
+    }
+  }
+  ~MemoList() {
+    MemoListSpare& spare = memo_list_spare;
+    if (spare.items == nullptr && capacity_ <= kKeepAtMost) {
+      spare.items = items_;
+      spare.capacity = capacity_;
+    } else {
+      std::free(items_);
+    }
+  }
+  MemoList(const MemoList&) = delete;
+  MemoList& operator=(const MemoList&) = delete;
+
+  uint32_t size() const { return size_; }
+  const void* operator[](uint32_t i) const { return items_[i]; }
+  // Whether entry `i` exists and holds `p`.
+  bool holds(uint32_t i, const void* p) const { return i < size_ && items_[i] == p; }
+  void push(const void* p) {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    items_[size_++] = p;
+  }
+  void set(uint32_t i, const void* p) { items_[i] = p; }
+  void truncate(uint32_t n) { size_ = std::min(size_, n); }
+  void clear() { size_ = 0; }
+
+ private:
+  static constexpr uint32_t kKeepAtMost = 64 * 1024;
+  [[gnu::noinline]] void grow() {
+    if (capacity_ == UINT32_MAX) throw std::length_error("memo too large");
+    uint32_t capacity = capacity_ < 64 ? 64 : capacity_ > UINT32_MAX / 2 ? UINT32_MAX : capacity_ * 2;
+    void* bigger = std::realloc(items_, sizeof(const void*) * capacity);
+    if (bigger == nullptr) throw std::bad_alloc();
+    items_ = static_cast<const void**>(bigger);
+    capacity_ = capacity;
+  }
+
+  const void** items_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
 };
 
 }  // namespace shelf::pickle::internal

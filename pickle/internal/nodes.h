@@ -16,6 +16,10 @@ namespace shelf::pickle::internal {
 struct Node {
   explicit Node(Kind k) : kind(k) {}
   Kind kind;
+  // The Pickler's scratch, in the padding after `kind` (no node grows): the
+  // memo index a dump gave this node. A Pickler trusts it only once its own
+  // memo confirms it, so what other dumps and Picklers left here is harmless.
+  mutable uint32_t memo_mark = 0;
 };
 
 // Int outside int64: minimal two's-complement little-endian bytes (never

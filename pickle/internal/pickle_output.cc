@@ -97,14 +97,7 @@ void PickleOutput::flush() {
   len_ = 0;
 }
 
-void PickleOutput::put_with_payload(const char* header, size_t header_size, std::string_view payload) {
-  if (payload.size() < kFrameSizeTarget) {
-    char* p = room(header_size + payload.size());
-    std::memcpy(p, header, header_size);
-    std::memcpy(p + header_size, payload.data(), payload.size());
-    len_ += header_size + payload.size();
-    return;
-  }
+void PickleOutput::put_large_payload(const char* header, size_t header_size, std::string_view payload) {
   // CPython commits the frame, writes header and payload with framing off,
   // and lets the next write open a new frame.
   commit_frame();

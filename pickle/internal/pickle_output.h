@@ -77,7 +77,27 @@ class PickleOutput {
 
   // An opcode header followed by a payload. Payloads of 64 KiB or more are
   // written outside any frame, straight to the sink.
-  void put_with_payload(const char* header, size_t header_size, std::string_view payload);
+  void put_with_payload(const char* header, size_t header_size, std::string_view payload) {
+    if (payload.size() >= kFrameSizeTarget) [[unlikely]]
+      return put_large_payload(header, header_size, payload);
+    char* p = room(header_size + payload.size());
+    std::memcpy(p, header, header_size);
+    copy_short(p + header_size, payload.data(), payload.size());
+    len_ += header_size + payload.size();
+  }
+
+  // memcpy for the short texts most pickles are made of: a few overlapping
+  // word moves instead of a library call that costs more than the copy.
+  static void copy_short(char* dst, const char* src, size_t n) {
+    if (n > 32) return static_cast<void>(std::memcpy(dst, src, n));
+    if (n >= 16) return copy_overlapping<Bytes16>(dst, src, n);
+    if (n >= 8) return copy_overlapping<uint64_t>(dst, src, n);
+    if (n >= 4) return copy_overlapping<uint32_t>(dst, src, n);
+    if (n == 0) return;
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  }
 
   // Called at the start of every save(): commits a full frame (or hands
   // unframed output over when there is a lot of it).
@@ -123,6 +143,20 @@ class PickleOutput {
  private:
   static constexpr size_t kNoFrame = static_cast<size_t>(-1);
 
+  struct Bytes16 {
+    uint64_t lo, hi;
+  };
+  // The first and last sizeof(Word) bytes of n, which cover them all.
+  // REQUIRES: sizeof(Word) <= n <= 2 * sizeof(Word).
+  template <typename Word>
+  static void copy_overlapping(char* dst, const char* src, size_t n) {
+    Word head, tail;
+    std::memcpy(&head, src, sizeof head);
+    std::memcpy(&tail, src + n - sizeof tail, sizeof tail);
+    std::memcpy(dst, &head, sizeof head);
+    std::memcpy(dst + n - sizeof tail, &tail, sizeof tail);
+  }
+  void put_large_payload(const char* header, size_t header_size, std::string_view payload);
   void open_frame();
   void make_room(size_t n);
   void boundary_reached();

@@ -109,6 +109,7 @@ using internal::GlobalNode;
 using internal::HashNode;
 using internal::InstanceNode;
 using internal::ListNode;
+using internal::MemoList;
 using internal::MemoTable;
 using internal::Node;
 using internal::PersistentRefNode;
@@ -153,6 +154,7 @@ class Pickler::Impl {
         track_versions_(sink != nullptr && options.stale_memo != StaleMemo::kIgnore),
         proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
         bin_(proto_ >= 1),
+        guard_marks_(sink != nullptr),
         out_(sink) {
   }
 
@@ -198,7 +200,7 @@ class Pickler::Impl {
   }
 
   // The memo index of a graph node, or kMissing. Scalars are never in it.
-  uint32_t lookup(const Slot& s) const {
+  uint32_t lookup(const Slot& s) {
     switch (s.kind) {
       case Kind::Str: {
         size_t i = str_singleton(static_cast<const TextNode*>(s.node)->data);
@@ -218,8 +220,42 @@ class Pickler::Impl {
       default:
         break;
     }
-    return memo_.find(s.node);
+    return memo_find(s.node);
   }
+
+  // The memo of nodes, kept one of two ways. While the memo started this
+  // dump empty and no hook can run another Pickler meanwhile (dumps(), or a
+  // Pickler whose memo is cleared between dumps), a node's memo_mark says
+  // where it is and memo_nodes_ confirms it: one load and one compare.
+  // Otherwise (hooks, a memo kept across dumps, stale checks) the MemoTable
+  // of addresses does, as _pickle.c's.
+  //
+  // A mark can only mislead by being overwritten: another dump of the same
+  // graph run by the sink's write() meanwhile (the graph belongs to this
+  // thread). Each marking dump on the thread bumps a counter; a miss after
+  // it moved moves the memo into the table, which sees no marks.
+  uint32_t memo_find(const Node* node) {
+    if (use_marks_) [[likely]] {
+      uint32_t mark = node->memo_mark;
+      if (memo_nodes_.holds(mark, node)) return mark;
+      if (!marks_overwritten()) return kMissing;
+      move_memo_to_table();
+    }
+    return memo_.find(node);
+  }
+  // REQUIRES: `node` is not in the memo; `index` came from next_memo_index().
+  void memo_insert(const Node* node, uint32_t index) {
+    if (use_marks_) [[likely]] {
+      memo_nodes_.set(index, node);
+      node->memo_mark = index;
+      return;
+    }
+    memo_.insert(node, index);
+  }
+  bool marks_overwritten() const { return guard_marks_ && marking_dumps_ != marking_dump_; }
+  // Chooses how this dump finds memo entries (see memo_find).
+  void choose_memo_kind();
+  void move_memo_to_table();
 
   void memoize(const Slot& s) {
     uint32_t index = next_memo_index();
@@ -248,7 +284,7 @@ class Pickler::Impl {
       default:
         break;
     }
-    memo_.insert(s.node, index);
+    memo_insert(s.node, index);
     if (track_versions_) [[unlikely]]
       record_version(s.node, index);
     emit_put(index);
@@ -258,7 +294,26 @@ class Pickler::Impl {
   // emits a GET and returns kMissing when it is in the memo already, else
   // records it under the next index and returns that (the caller emits the
   // PUT after the object's opcode).
-  uint32_t reserve_memo(const Node* node) {
+  [[gnu::always_inline]] uint32_t reserve_memo(const Node* node) {
+    if (use_marks_) [[likely]] {
+      uint32_t mark = node->memo_mark;
+      if (memo_nodes_.holds(mark, node)) {
+        emit_get(mark);
+        return kMissing;
+      }
+      if (!marks_overwritten()) [[likely]] {
+        if (memo_count_ == kMissing) fail("memo too large");
+        memo_nodes_.push(node);
+        node->memo_mark = memo_count_;
+        if (track_versions_) [[unlikely]]
+          record_version(node, memo_count_);
+        return memo_count_++;
+      }
+    }
+    return reserve_memo_in_table(node);
+  }
+  [[gnu::noinline]] uint32_t reserve_memo_in_table(const Node* node) {
+    if (use_marks_) move_memo_to_table();
     uint32_t index = next_memo_index();
     uint32_t found = memo_.find_or_insert(node, index);
     if (found == kMissing) {
@@ -280,6 +335,7 @@ class Pickler::Impl {
 
   uint32_t next_memo_index() {
     if (memo_count_ == kMissing) fail("memo too large");
+    if (use_marks_) memo_nodes_.push(nullptr);
     return memo_count_++;
   }
 
@@ -600,7 +656,12 @@ class Pickler::Impl {
   bool has_hooks_ = has_persistent_id_ || static_cast<bool>(options_.buffer_callback);
   int proto_;
   bool bin_;
+  bool guard_marks_;  // a sink's write() could run another Pickler mid-dump
+  bool use_marks_ = false;  // see memo_find
+  uint64_t marking_dump_ = 0;  // this dump's number among the thread's marking dumps
+  static thread_local uint64_t marking_dumps_;
   PickleOutput out_;
+  internal::MemoList memo_nodes_;  // while use_marks_: the memo by index
   MemoTable memo_;
   SingletonMemo singletons_;
   std::unordered_map<std::string, uint32_t> named_;  // 'g' globals, 's' interned names

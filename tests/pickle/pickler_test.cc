@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pickle/literal.h"
@@ -463,6 +465,119 @@ TEST_CASE("Pickler: a large dump reaches the sink in pieces, not one buffer", "[
     CHECK(sink.total == dumps(l, p).size());
     CHECK(sink.writes > 4);
     CHECK(sink.largest < 1'000'000);
+  }
+}
+
+// A graph with sharing: a dict held three times, a str four times.
+Value shared_graph(Graph& g) {
+  Value s = g.str("shared text");
+  Value d = g.dict({{"k", g.list({s, 1})}, {"s", s}});
+  return g.list({d, s, d, g.tuple({d, s})});
+}
+
+// Pickles `v` every way that marks its nodes: dumps() and a Pickler that
+// keeps its memo, of the whole graph and of a part of it.
+void mark_elsewhere(const Value& v, int p) {
+  (void)dumps(v[3], p);
+  (void)dumps(v, p);
+  std::string out;
+  StringSink sink(out);
+  Pickler other(sink, with_protocol(p));
+  other.dump(v[2]);
+  other.dump(v);
+}
+
+// The memo is found through marks the Pickler leaves in the nodes; other
+// Picklers leave theirs in the same nodes. Each Pickler's output must be
+// what it would be alone, which a twin graph nobody else touches shows.
+TEST_CASE("Pickler: other Picklers marking the same graph between dumps change nothing", "[pickler]") {
+  for (int p = 0; p <= 5; ++p) {
+    for (StaleMemo policy : {StaleMemo::kIgnore, StaleMemo::kRewrite}) {
+      INFO("protocol " << p << ", stale_memo " << static_cast<int>(policy));
+      PicklerOptions options = with_protocol(p);
+      options.stale_memo = policy;
+      Graph g, twin_g;
+      Value v = shared_graph(g), twin = shared_graph(twin_g);
+      std::string out, twin_out;
+      StringSink sink(out), twin_sink(twin_out);
+      Pickler pickler(sink, options), twin_pickler(twin_sink, options);
+
+      pickler.dump(v);
+      twin_pickler.dump(twin);
+      mark_elsewhere(v, p);
+      pickler.dump(g.list({v[0], v}));  // all of it from the memo
+      twin_pickler.dump(twin_g.list({twin[0], twin}));
+      CHECK(to_hex(out) == to_hex(twin_out));
+
+      v[0].set_item("new", 1);  // stale under kRewrite
+      twin[0].set_item("new", 1);
+      mark_elsewhere(v, p);
+      pickler.dump(v);
+      twin_pickler.dump(twin);
+      CHECK(to_hex(out) == to_hex(twin_out));
+
+      pickler.clear_memo();
+      twin_pickler.clear_memo();
+      mark_elsewhere(v, p);
+      pickler.dump(v);
+      twin_pickler.dump(twin);
+      CHECK(to_hex(out) == to_hex(twin_out));
+    }
+  }
+}
+
+TEST_CASE("Pickler: a graph marked on another thread between dumps", "[pickler][threads]") {
+  Graph g, twin_g;
+  Value v = shared_graph(g), twin = shared_graph(twin_g);
+  std::string out, twin_out;
+  StringSink sink(out), twin_sink(twin_out);
+  Pickler pickler(sink), twin_pickler(twin_sink);
+  pickler.dump(v);
+  twin_pickler.dump(twin);
+  // The graph goes to the other thread and comes back (one thread at a time).
+  std::thread([&v] { mark_elsewhere(v, 5); }).join();
+  pickler.dump(v);
+  twin_pickler.dump(twin);
+  CHECK(to_hex(out) == to_hex(twin_out));
+}
+
+// A sink's write() runs in the middle of a dump, and may pickle the same
+// graph: its marks then overwrite the dump's own.
+TEST_CASE("Pickler: a sink that pickles the graph being dumped", "[pickler]") {
+  class MeddlingSink final : public Sink {
+   public:
+    explicit MeddlingSink(std::function<void()> meddle) : meddle_(std::move(meddle)) {}
+    void write(std::string_view data) override {
+      out.append(data);
+      ++writes;
+      meddle_();
+    }
+    std::string out;
+    size_t writes = 0;
+
+   private:
+    std::function<void()> meddle_;
+  };
+  Graph g;
+  Value shared = shared_graph(g);
+  Value l = g.list({shared});
+  // Enough text that frames (protocols 4-5) and pieces (0-3) reach the sink
+  // before the end, with objects met before a write met again after it.
+  for (int i = 0; i < 30'000; ++i) l.append(g.str("item" + std::to_string(i)));
+  for (int i = 0; i < 30'000; i += 7) l.append(l[static_cast<size_t>(i) + 1]);
+  l.append(shared);
+  Value reversed = g.list();  // the same objects under other memo indexes
+  for (size_t i = l.size(); i-- > 0;) reversed.append(l[i]);
+  for (int p = 0; p <= 5; ++p) {
+    INFO("protocol " << p);
+    std::string want = dumps(l, p);
+    MeddlingSink sink([&] {
+      mark_elsewhere(shared, p);
+      (void)dumps(reversed, p);
+    });
+    Pickler(sink, with_protocol(p)).dump(l);
+    CHECK(sink.writes > 1);
+    CHECK(sink.out == want);
   }
 }
 
