@@ -471,8 +471,16 @@ size_t HashTable::free_slot(uint64_t hash) const {
   return i;
 }
 
+int64_t HashTable::find_linear(const Slot& key, uint64_t hash) const {
+  for (size_t pos = 0; pos < entries.size(); ++pos) {
+    const HashEntry& e = entries[pos];
+    if (e.hash == hash && !e.erased && keys_equal(e.key, key)) return static_cast<int64_t>(pos);
+  }
+  return -1;
+}
+
 int64_t HashTable::find(const Slot& key, uint64_t hash) const {
-  if (index_size_ == 0) return -1;
+  if (index_ == nullptr) return find_linear(key, hash);
   for (size_t i = hash & mask_, perturb = hash;; i = next_probe(i, perturb)) {
     int32_t pos = index_[i];
     if (pos < 0) return -1;
@@ -481,21 +489,26 @@ int64_t HashTable::find(const Slot& key, uint64_t hash) const {
   }
 }
 
+void HashTable::free_index() {
+  if (index_ == nullptr) return;
+  GraphAllocator<int32_t>(*entries.get_allocator().arena()).deallocate(index_, index_size());
+  index_ = nullptr;
+  mask_ = 0;
+}
+
 void HashTable::rebuild(size_t min_capacity) {
-  // Drop erased entries, then size the index at least twice the entries.
+  // Drop erased entries, then index them (at least twice the entries) when
+  // there are too many to scan.
   if (live != entries.size()) {
     std::erase_if(entries, [](const HashEntry& e) { return e.erased; });
   }
-  size_t capacity = 8;
-  while (capacity < 2 * std::max(min_capacity, entries.size()) + 2) capacity *= 2;
-  if (capacity <= kInlineIndex) {
-    index_ = inline_index_;
-  } else {
-    heap_index_.assign(capacity, -1);
-    index_ = heap_index_.data();
-  }
+  free_index();
+  size_t n = std::max(min_capacity, entries.size());
+  if (n <= kLinearMax) return;
+  size_t capacity = 16;
+  while (capacity < 2 * n + 2) capacity *= 2;
+  index_ = GraphAllocator<int32_t>(*entries.get_allocator().arena()).allocate(capacity);
   std::fill(index_, index_ + capacity, -1);
-  index_size_ = capacity;
   mask_ = capacity - 1;
   for (size_t pos = 0; pos < entries.size(); ++pos) {
     uint64_t hash = entries[pos].hash;
@@ -504,12 +517,25 @@ void HashTable::rebuild(size_t min_capacity) {
 }
 
 void HashTable::reserve(size_t n) {
-  if (2 * (entries.size() + n) + 2 > index_size_) rebuild(entries.size() + n);
-  entries.reserve(entries.size() + n);
+  size_t wanted = entries.size() + n;
+  if (wanted > kLinearMax && index_too_small(wanted)) rebuild(wanted);
+  entries.reserve(wanted);
 }
 
 bool HashTable::insert(const Slot& key, uint64_t hash, const Slot& value) {
-  if (2 * (entries.size() + 1) + 2 > index_size_) {
+  if (index_ == nullptr) {
+    int64_t pos = find_linear(key, hash);
+    if (pos >= 0) {
+      entries[static_cast<size_t>(pos)].value = value;
+      return false;
+    }
+    if (entries.size() < kLinearMax) {
+      entries.push_back({hash, key, value, false});
+      ++live;
+      return true;
+    }
+    rebuild(live + 1);
+  } else if (index_too_small(entries.size() + 1)) {
     // A new key would need a bigger index; replacing a value never
     // rebuilds (entries keep their positions).
     int64_t pos = find(key, hash);
@@ -517,7 +543,7 @@ bool HashTable::insert(const Slot& key, uint64_t hash, const Slot& value) {
       entries[static_cast<size_t>(pos)].value = value;
       return false;
     }
-    rebuild(entries.size() + 1);
+    rebuild(live + 1);
   }
   // One probe finds the key or, failing that, the empty index slot where it
   // goes (erased entries keep their slots until a rebuild: the probe passes
@@ -549,10 +575,7 @@ bool HashTable::erase(const Slot& key, uint64_t hash) {
 
 void HashTable::clear() {
   entries.clear();
-  heap_index_.clear();
-  index_ = inline_index_;
-  index_size_ = 0;
-  mask_ = 0;
+  free_index();
   live = 0;
 }
 

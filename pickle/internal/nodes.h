@@ -63,7 +63,10 @@ struct ListNode : MutableNode {
 
 // Insertion-ordered hash table, as CPython's compact dict: entries in order,
 // plus an open-addressing index of positions into them. Erased entries stay
-// as holes (key kind None with `erased`) until the next rebuild.
+// as holes (key kind None with `erased`) until the next rebuild. Tables of
+// up to kLinearMax entries (most dicts a pickle holds: records, kwargs,
+// instance state) have no index: a scan of their stored hashes finds a key
+// as fast as a probe, and building them costs no index at all.
 struct HashEntry {
   uint64_t hash;
   Slot key;
@@ -73,10 +76,10 @@ struct HashEntry {
 
 class HashTable {
  public:
-  explicit HashTable(Arena& arena)
-      : entries(GraphAllocator<HashEntry>(arena)), heap_index_(GraphAllocator<int32_t>(arena)) {}
-  HashTable(const HashTable&) = delete;  // index_ may point into the table
+  explicit HashTable(Arena& arena) : entries(GraphAllocator<HashEntry>(arena)) {}
+  HashTable(const HashTable&) = delete;
   HashTable& operator=(const HashTable&) = delete;
+  ~HashTable() { free_index(); }
 
   GraphVector<HashEntry> entries;
   size_t live = 0;
@@ -91,17 +94,20 @@ class HashTable {
   // Makes room for `n` more entries without rehashing on each insert.
   void reserve(size_t n);
 
+  static constexpr size_t kLinearMax = 8;
+
  private:
+  int64_t find_linear(const Slot& key, uint64_t hash) const;
   void rebuild(size_t min_capacity);
+  void free_index();
   size_t next_probe(size_t i, size_t& perturb) const;
   size_t free_slot(uint64_t hash) const;
-  // -1 empty; else position in entries. Small tables (up to 3 entries)
-  // keep it inline: a small dict costs one allocation, not two.
-  static constexpr size_t kInlineIndex = 8;
-  int32_t* index_ = inline_index_;
-  size_t index_size_ = 0;
-  GraphVector<int32_t> heap_index_;
-  int32_t inline_index_[kInlineIndex];
+  // Whether `n` entries need an index of index_size() slots grown.
+  bool index_too_small(size_t n) const { return 2 * n + 2 > index_size(); }
+  size_t index_size() const { return index_ == nullptr ? 0 : mask_ + 1; }
+
+  // -1 empty; else position in entries. Null while the table is scanned.
+  int32_t* index_ = nullptr;
   size_t mask_ = 0;
 };
 
