@@ -65,7 +65,7 @@ class Session::Impl {
     rec.replaced = true;
     rec.erased = false;
     if (adopted.identity()) roots_[adopted.identity()] = k;
-    identity_->loaded[k] = adopted;
+    identity_->loaded.set(k, adopted);
     return adopted;
   }
 
@@ -181,7 +181,6 @@ class Session::Impl {
     txn_.reset();
     if (!identity_) {
       identity_ = std::make_shared<internal::Identity>();
-      registered_ = 0;
       clean_mutations_ = identity_->graph.mutation_count();
     }
     txn_.emplace(ReadTxn(internal::begin_read(shelf_.env_, shelf_.protocol(), identity_)));
@@ -189,17 +188,14 @@ class Session::Impl {
 
   // Tracks the records the transaction loaded since the last call.
   void adopt_new_loads() {
-    auto& order = identity_->load_order;
-    for (; registered_ < order.size(); ++registered_) {
-      const std::string& key = order[registered_];
-      auto loaded = identity_->loaded.find(key);
-      if (loaded == identity_->loaded.end() || records_.count(key)) continue;
+    identity_->loaded.visit_new([&](const std::string& key, const pickle::Value& value) {
+      if (records_.count(key)) return;
       Record& rec = record_for(key);
-      rec.value = loaded->second;
+      rec.value = value;
       rec.fingerprint = fingerprint(rec.value);
       if (rec.value.identity()) roots_[rec.value.identity()] = key;
       ++stats_.loads;
-    }
+    });
     evict_if_needed();
   }
 
@@ -281,7 +277,6 @@ class Session::Impl {
   std::unordered_map<std::string, Record> records_;
   std::list<std::string> lru_;
   std::unordered_map<const void*, std::string> roots_;  // root node -> its record's key
-  size_t registered_ = 0;
   uint64_t clean_mutations_ = 0;
   SessionStats stats_;
 };

@@ -1,6 +1,6 @@
 #include "store/txn.h"
 
-#include <unordered_set>
+#include <cstring>
 
 #include "pickle/internal/utf8.h"
 #include "pickle/pickler.h"
@@ -21,13 +21,30 @@ using internal::TxnState;
 
 namespace internal {
 
+namespace {
+
+// Keys are nearly always ASCII: a word at a time, before the full check.
+bool all_ascii(std::string_view s) {
+  uint64_t bits = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    bits |= word;
+  }
+  for (; i < s.size(); ++i) bits |= static_cast<unsigned char>(s[i]);
+  return (bits & 0x8080808080808080ull) == 0;
+}
+
+}  // namespace
+
 void check_key(const Env& env, std::string_view key) {
   if (key.empty()) throw StoreError(StoreErrorCode::kBadKey, "keys must not be empty");
   if (key.size() > env.max_key_size())
     throw StoreError(StoreErrorCode::kBadKey, "key of " + std::to_string(key.size()) +
                                                   " bytes is longer than LMDB's limit of " +
                                                   std::to_string(env.max_key_size()) + " bytes");
-  if (!pickle::internal::valid_utf8_strict(key))
+  if (!all_ascii(key) && !pickle::internal::valid_utf8_strict(key))
     throw StoreError(StoreErrorCode::kBadKey, "keys must be UTF-8 text");
 }
 
@@ -38,8 +55,31 @@ int SharedTxn::apply(const LoggedWrite& w) {
   return mdb_put(top(), env->records(), &key, &data, 0);
 }
 
+bool SharedTxn::try_append(std::string_view key) {
+  constexpr size_t kRetryEvery = 64;
+  bool ascending = last_put_key.data() == nullptr || key > last_put_key;
+  last_put_key = key;
+  if (!ascending) {
+    ascending_puts = 0;
+    appending = false;
+    return false;
+  }
+  ++ascending_puts;
+  return appending || ascending_puts % kRetryEvery == 1;
+}
+
 int SharedTxn::perform(bool erase, std::string_view key, std::string_view bytes) {
-  int rc = apply(log.push(erase, key, bytes));
+  const LoggedWrite& write = log.push(erase, key, bytes);
+  int rc;
+  if (!erase && try_append(write.key)) {
+    MDB_val k = to_val(write.key);
+    MDB_val data = to_val(write.bytes);
+    rc = mdb_put(top(), env->records(), &k, &data, MDB_APPEND);
+    appending = rc != MDB_KEYEXIST;
+    if (!appending) rc = apply(write);
+  } else {
+    rc = apply(write);
+  }
   if (rc == MDB_MAP_FULL) {
     regrow_and_replay();
     return 0;
@@ -118,9 +158,7 @@ std::unique_ptr<TxnState> begin_write(const std::shared_ptr<Env>& env, int proto
 
 namespace {
 
-void forget_loaded(internal::Identity& identity, std::string_view key) {
-  if (auto it = identity.loaded.find(key); it != identity.loaded.end()) identity.loaded.erase(it);
-}
+void forget_loaded(internal::Identity& identity, std::string_view key) { identity.loaded.erase(key); }
 
 // Throws unless the handle may be used now: not finished, and (for a
 // transaction with savepoints) the innermost open level.
@@ -163,30 +201,26 @@ std::optional<std::string_view> Txn::get_raw(std::string_view key) const& {
 std::optional<pickle::Value> Txn::find(std::string_view key, Resolve resolve) {
   SharedTxn& s = usable(state());
   pickle::Value value;
-  auto& loaded = s.identity->loaded;
-  if (auto cached = loaded.find(key); cached != loaded.end()) {
-    value = cached->second;
+  if (const pickle::Value* cached = s.identity->loaded.find(key)) {
+    value = *cached;
   } else {
     std::optional<std::string_view> raw = get_raw(key);
     if (!raw) return std::nullopt;
     try {
-      // Straight into the transaction's graph: no copy of the record's
-      // objects from a graph of their own.
-      pickle::UnpicklerOptions options;
-      options.into = s.identity->graph;
-      value = pickle::loads(*raw, options);
+      value = pickle::loads(*raw, s.identity->load_options);
     } catch (const pickle::UnpicklingError& e) {
       throw StoreError(StoreErrorCode::kBadRecord, "record '" + std::string(key) + "': " + e.what());
     }
-    auto inserted = loaded.emplace(std::string(key), value).first;
-    s.identity->load_order.push_back(inserted->first);
+    s.identity->loaded.set(key, value);
   }
   if (resolve.depth == 0) return value;
-  std::string k(key);
 
   // Breadth-first over references, up to the requested depth; then put the
-  // loaded records in place of the references that reached them.
-  std::unordered_map<std::string, pickle::Value> reached{{k, value}};
+  // loaded records in place of the references that reached them. Every
+  // record is loaded before anything is patched, so a dangling reference
+  // throws with the loaded objects untouched.
+  internal::LoadedRecords reached;  // flat: no allocation per record reached
+  reached.set(key, value);
   std::vector<std::pair<pickle::Value, size_t>> queue{{value, 0}};
   std::vector<pickle::Value> to_patch;
   for (size_t i = 0; i < queue.size(); ++i) {
@@ -195,18 +229,18 @@ std::optional<pickle::Value> Txn::find(std::string_view key, Resolve resolve) {
     to_patch.push_back(current);
     for (const pickle::Value& r : pickle::persistent_refs(current)) {
       std::optional<std::string> target = reference_key(r);
-      if (!target || reached.count(*target)) continue;
+      if (!target || reached.find(*target)) continue;
       pickle::Value target_value = this->resolve(r);
-      reached.emplace(*target, target_value);
+      reached.set(*target, target_value);
       queue.emplace_back(target_value, depth + 1);
     }
   }
   auto lookup = [&](const pickle::Value& r) -> std::optional<pickle::Value> {
     std::optional<std::string> target = reference_key(r);
     if (!target) return std::nullopt;
-    auto found = reached.find(*target);
-    if (found == reached.end()) return std::nullopt;
-    return found->second;
+    const pickle::Value* found = reached.find(*target);
+    if (!found) return std::nullopt;
+    return *found;
   };
   pickle::Value result = value;
   for (size_t i = 0; i < to_patch.size(); ++i) {

@@ -8,13 +8,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "pickle/pickler.h"
 #include "pickle/sink.h"
+#include "pickle/unpickler.h"
 #include "pickle/value.h"
 #include "store/internal/lmdb_env.h"
+#include "store/internal/loaded_records.h"
 
 namespace shelf::store::internal {
 
@@ -46,10 +47,14 @@ class WriteLog {
   const LoggedWrite& back() const { return writes_.back(); }
 
  private:
-  static constexpr size_t kChunkSize = size_t{1} << 20;
+  // Chunks double from 4 KiB to 1 MiB: a transaction of one small put
+  // (the common case) does not allocate, and touch, a megabyte.
+  static constexpr size_t kFirstChunk = size_t{4} << 10;
+  static constexpr size_t kMaxChunk = size_t{1} << 20;
   char* room(size_t n) {
     if (chunk_left_ < n) {
-      size_t size = n > kChunkSize / 4 ? n : kChunkSize;
+      size_t size = n > next_chunk_ / 4 ? n : next_chunk_;
+      if (next_chunk_ < kMaxChunk) next_chunk_ *= 2;
       chunks_.emplace_back(new char[size]);
       chunk_next_ = chunks_.back().get();
       chunk_left_ = size;
@@ -64,21 +69,19 @@ class WriteLog {
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* chunk_next_ = nullptr;
   size_t chunk_left_ = 0;
+  size_t next_chunk_ = kFirstChunk;
 };
 
 // The objects a transaction has loaded: one per record, all in one graph.
 // A session keeps one across the transactions it begins, so identity lasts
 // as long as the session.
-// Keys looked up as string_view without making a std::string first.
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-};
-
 struct Identity {
+  Identity() { load_options.into = graph; }
   pickle::Graph graph;
-  std::unordered_map<std::string, pickle::Value, KeyHash, std::equal_to<>> loaded;
-  std::vector<std::string> load_order;  // keys as they were first loaded
+  LoadedRecords loaded;
+  // Straight into `graph`: no copy of a record's objects from a graph of
+  // their own. Made once, not per load.
+  pickle::UnpicklerOptions load_options;
 };
 
 // State shared by a transaction and its savepoints.
@@ -99,12 +102,22 @@ struct SharedTxn {
   std::unique_ptr<pickle::Pickler> pickler;
   uint64_t lmdb_txn_id = 0;
   bool finished = false;
+  // Bulk loads in key order: a key greater than every key of the shelf is
+  // appended (MDB_APPEND) without a search of the tree, and pages fill up
+  // instead of splitting in half. Tried while puts come in ascending key
+  // order: after every put that was appended, else once in 64 ascending
+  // puts (LMDB refuses, cheaply, a key that is not the greatest).
+  std::string_view last_put_key;  // a view into the log
+  size_t ascending_puts = 0;      // in a row, each greater than the one before
+  bool appending = false;         // the last put was appended
 
   std::shared_ptr<Identity> identity = std::make_shared<Identity>();
 
   MDB_txn* top() const { return stack.back()->get(); }
   // Runs the write at log[index] on the innermost transaction.
   int apply(const LoggedWrite& write);
+  // Whether the put of `key` should try MDB_APPEND first (see above).
+  bool try_append(std::string_view key);
   // Logs the write and applies it, growing the map and replaying as needed.
   // Returns what mdb_del said for an erase (MDB_NOTFOUND or 0).
   int perform(bool erase, std::string_view key, std::string_view bytes);

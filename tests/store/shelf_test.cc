@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -198,6 +200,78 @@ TEST_CASE("a transaction loads each record once", "[store]") {
   Value a = txn.get("k");
   Value b = txn.get("k");
   CHECK(a.is(b));
+}
+
+TEST_CASE("identity holds across thousands of records, writes and erasures", "[store][txn]") {
+  // Enough keys for the identity map to grow many times and, with the
+  // erasures, to compact.
+  TempShelf t;
+  Graph g;
+  const int n = 5000;
+  {
+    store::WriteTxn txn = t->write();
+    for (int i = 0; i < n; ++i) txn.put("k" + std::to_string(i), g.list({i}));
+    txn.commit();
+  }
+  store::WriteTxn txn = t->write();
+  std::vector<Value> first;
+  for (int i = 0; i < n; ++i) first.push_back(txn.get("k" + std::to_string(i)));
+  for (int i = n - 1; i >= 0; --i) CHECK(txn.get("k" + std::to_string(i)).is(first[i]));
+  for (int i = 0; i < n; i += 2) txn.erase("k" + std::to_string(i));
+  for (int i = 1; i < n; i += 4) txn.put("k" + std::to_string(i), g.list({-i}));
+  for (int i = 0; i < n; ++i) {
+    std::string key = "k" + std::to_string(i);
+    std::optional<Value> now = txn.find(key);
+    if (i % 2 == 0) {
+      CHECK(!now);
+    } else if (i % 4 == 1) {
+      REQUIRE(now);
+      CHECK(!now->is(first[i]));
+      CHECK((*now)[0].as_int() == -i);
+      CHECK(txn.get(key).is(*now));
+    } else {
+      REQUIRE(now);
+      CHECK(now->is(first[i]));
+    }
+  }
+  txn.commit();
+}
+
+TEST_CASE("puts in key order, out of order and over the last key all land", "[store][txn]") {
+  store::Options options;
+  options.map_size = 64 * 1024;  // the bulk load grows the map while appending
+  options.durability = store::Durability::kNoSync;
+  TempShelf t(options);
+  auto key = [](int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "key%08d", i);
+    return std::string(buf);
+  };
+  Graph g;
+  {
+    store::WriteTxn txn = t->write();
+    for (int i = 0; i < 20000; i += 2) txn.put(key(i), Value(i));  // ascending: appended
+    txn.put(key(19998), Value(-1));                                // the last key again
+    for (int i = 1; i < 200; i += 2) txn.put(key(i), Value(i));    // before the last key
+    txn.put("a", Value(-2));                                       // before every key
+    {
+      store::WriteTxn sp = txn.savepoint();
+      for (int i = 20000; i < 20100; ++i) sp.put(key(i), Value(i));
+      sp.abort();
+    }
+    for (int i = 20100; i < 20200; ++i) txn.put(key(i), Value(i));  // ascending again
+    txn.commit();
+  }
+  CHECK(t->size() == 10000 + 100 + 1 + 100);
+  CHECK(t->get(key(0)).as_int() == 0);
+  CHECK(t->get(key(19996)).as_int() == 19996);
+  CHECK(t->get(key(19998)).as_int() == -1);
+  CHECK(t->get(key(101)).as_int() == 101);
+  CHECK(t->get("a").as_int() == -2);
+  CHECK(!t->find(key(20050)));
+  CHECK(t->get(key(20199)).as_int() == 20199);
+  std::vector<std::string> keys = t->keys();
+  CHECK(std::is_sorted(keys.begin(), keys.end()));
 }
 
 TEST_CASE("persistent references become record keys", "[store][refs]") {
