@@ -112,6 +112,7 @@ void Pickler::Impl::choose_memo_kind() {
     move_memo_to_table();
   }
   if (use_marks_ && guard_marks_) marking_dump_ = ++marking_dumps_;
+  short_str_inline_ = use_marks_ && bin_ && !track_versions_;
 }
 
 void Pickler::Impl::move_memo_to_table() {
@@ -120,6 +121,7 @@ void Pickler::Impl::move_memo_to_table() {
     if (memo_nodes_[i] != nullptr) memo_.insert(memo_nodes_[i], i);
   memo_nodes_.clear();
   use_marks_ = false;
+  short_str_inline_ = false;
 }
 
 void Pickler::Impl::rollback(uint32_t first) {
@@ -134,6 +136,37 @@ void Pickler::Impl::rollback(uint32_t first) {
   for (auto [node, old_index] : rewritten_) memo_.insert(node, old_index);
   rewritten_.clear();
   if (memo_versions_.size() > first) memo_versions_.resize(first);
+}
+
+void Pickler::Impl::save_str(const Slot& s) {
+  auto* node = static_cast<const TextNode*>(s.node);
+  std::string_view data = node->data;
+  size_t n = data.size();
+  if (n <= 2 && str_singleton(data) != kNotSingleton) [[unlikely]]
+    return save_object(s);  // memoized by value
+  if (!short_str_inline_ || n > 0xFF) [[unlikely]]
+    return save_object(s);
+  uint32_t mark = node->memo_mark;
+  if (memo_nodes_.holds(mark, node)) return emit_get(mark);
+  if (marks_overwritten() || memo_count_ == kMissing) [[unlikely]]
+    return save_object(s);
+  memo_nodes_.push(node);
+  node->memo_mark = memo_count_;
+  uint32_t index = memo_count_++;
+  // SHORT_BINUNICODE (4+) or BINUNICODE, the text, the PUT.
+  char* p = out_.room(5 + n + kMaxBinaryPut);
+  size_t header;
+  if (proto_ >= 4) {
+    p[0] = op(Op::SHORT_BINUNICODE);
+    p[1] = static_cast<char>(n);
+    header = 2;
+  } else {
+    p[0] = op(Op::BINUNICODE);
+    put_le(p + 1, n, 4);
+    header = 5;
+  }
+  PickleOutput::copy_short(p + header, data.data(), n);
+  out_.advance(header + n + put_binary_put(p + header + n, index));
 }
 
 void Pickler::Impl::save_object(const Slot& s) {

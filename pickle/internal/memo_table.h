@@ -79,6 +79,7 @@ class MemoTable {
   }
 
   void clear() {
+    if (size_ == 0) return;
     if (mask_ + 1 > 1024) {
       reset(kInline);
     } else {

@@ -340,18 +340,24 @@ class Pickler::Impl {
   }
 
   void emit_put(uint32_t index) {
+    if (!bin_) return emit_decimal_line(op(Op::PUT), index);
+    out_.advance(put_binary_put(out_.room(kMaxBinaryPut), index));
+  }
+  // The PUT of a binary protocol at `p`; returns its size.
+  static constexpr size_t kMaxBinaryPut = 5;
+  size_t put_binary_put(char* p, uint32_t index) const {
     if (proto_ >= 4) {
-      out_.put(op(Op::MEMOIZE));
-    } else if (!bin_) {
-      emit_decimal_line(op(Op::PUT), index);
-    } else if (index < 256) {
-      out_.put2(op(Op::BINPUT), static_cast<char>(index));
-    } else {
-      char* p = out_.room(5);
-      p[0] = op(Op::LONG_BINPUT);
-      put_le(p + 1, index, 4);
-      out_.advance(5);
+      p[0] = op(Op::MEMOIZE);
+      return 1;
     }
+    if (index < 256) {
+      p[0] = op(Op::BINPUT);
+      p[1] = static_cast<char>(index);
+      return 2;
+    }
+    p[0] = op(Op::LONG_BINPUT);
+    put_le(p + 1, index, 4);
+    return 5;
   }
 
   void emit_get(uint32_t index) {
@@ -430,12 +436,16 @@ class Pickler::Impl {
   }
   [[gnu::always_inline]] void dispatch(const Slot& s) {
     switch (s.kind) {
+      case Kind::Str:
+        return save_str(s);
       case Kind::None:
         return out_.put(op(Op::NONE));
       case Kind::Bool:
         return save_bool(s.b);
       case Kind::Int:
         if (s.is_big) break;
+        // The commonest int inline; the rest (and protocol 0) in save_int.
+        if (bin_ && static_cast<uint64_t>(s.i) <= 0xFF) return out_.put2(op(Op::BININT1), static_cast<char>(s.i));
         return save_int(s.i);
       case Kind::Float:
         return save_float(s.f);
@@ -517,6 +527,9 @@ class Pickler::Impl {
   }
 
   // --- str and bytes -------------------------------------------------------
+  // A str of the graph: memo, opcodes, PUT. The commonest object of most
+  // pickles, so short text with marks in use is written in one piece.
+  void save_str(const Slot& s);
   // The opcodes of a str, without its memo entry (_pickle.c save_unicode).
   void save_str_data(std::string_view utf8);
   // A str CPython creates on the way (the latin-1 text inside bytes' reduce
@@ -658,6 +671,7 @@ class Pickler::Impl {
   bool bin_;
   bool guard_marks_;  // a sink's write() could run another Pickler mid-dump
   bool use_marks_ = false;  // see memo_find
+  bool short_str_inline_ = false;  // save_str's fast path: marks, a binary protocol, no versions
   uint64_t marking_dump_ = 0;  // this dump's number among the thread's marking dumps
   static thread_local uint64_t marking_dumps_;
   PickleOutput out_;
