@@ -512,6 +512,24 @@ class Pickler::Impl {
     out_.advance(static_cast<size_t>(res.ptr + 2 - p));
   }
 
+  // save_int at a binary protocol, the int32 range inline.
+  [[gnu::always_inline]] void save_binary_int(int64_t v) {
+    if (v < INT32_MIN || v > INT32_MAX) return save_int(v);
+    char* p = out_.room(5);
+    if (static_cast<uint64_t>(v) <= 0xFF) {
+      p[0] = op(Op::BININT1);
+      p[1] = static_cast<char>(v);
+      return out_.advance(2);
+    }
+    if (static_cast<uint64_t>(v) <= 0xFFFF) {
+      p[0] = op(Op::BININT2);
+      put_le(p + 1, static_cast<uint64_t>(v), 2);
+      return out_.advance(3);
+    }
+    p[0] = op(Op::BININT);
+    put_le(p + 1, static_cast<uint64_t>(v), 4);
+    out_.advance(5);
+  }
   void save_bigint(std::string_view le);
   void save_float(double d) {
     if (!bin_) {
@@ -613,7 +631,16 @@ class Pickler::Impl {
     size_t total = 0;
     do {
       out_.put(op(Op::MARK));
-      for (size_t batch = 0; total < size() && batch < kBatchSize; ++batch, ++total) save(item(total), false);
+      for (size_t batch = 0; total < size() && batch < kBatchSize; ++batch, ++total) {
+        // Lists of ints are common enough for a loop of their own.
+        const Slot& s = item(total);
+        if (s.kind == Kind::Int && !s.is_big && !has_hooks_) {
+          out_.opcode_boundary();
+          save_binary_int(s.i);
+        } else {
+          save(s, false);
+        }
+      }
       out_.put(op(Op::APPENDS));
     } while (total < size());
   }
