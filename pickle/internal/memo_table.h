@@ -1,5 +1,8 @@
-// pickle/internal/memo_table.h: the Pickler's memo: object address -> memo
-// index, as an open-addressing table with CPython's probe sequence
+// pickle/internal/memo_table.h: the Pickler's memo, two ways. A MemoList
+// holds the object of each memo index while a dump finds entries through
+// the marks in its nodes (see memo_find in pickler_impl.h). A MemoTable
+// maps object address -> memo index otherwise (hooks, a memo kept across
+// dumps), as an open-addressing table with CPython's probe sequence
 // (_pickle.c's PyMemoTable). Far faster than std::unordered_map for the one
 // lookup every container, str and bytes costs while pickling.
 //
