@@ -137,8 +137,7 @@ void Machine::dict() {
   }
   charge(sizeof(HashNode) + items.size() / 2 * kEntryBytes);
   auto* h = arena_->make<HashNode>(Kind::Dict);
-  h->table.reserve(items.size() / 2);
-  for (size_t i = 0; i < items.size(); i += 2) h->table.insert(items[i], hash_key(items[i]), items[i + 1]);
+  h->table.insert_all(items.data(), items.size() / 2, 2, [this](const Slot& key) { return hash_key(key); });
   stack_.push(node_slot(h));
 }
 
@@ -150,8 +149,7 @@ void Machine::frozenset() {
   }
   charge(sizeof(HashNode) + items.size() * kEntryBytes);
   auto* h = arena_->make<HashNode>(Kind::FrozenSet);
-  h->table.reserve(items.size());
-  for (const Slot& item : items) h->table.insert(item, hash_key(item), Slot());
+  h->table.insert_all(items.data(), items.size(), 1, [this](const Slot& key) { return hash_key(key); });
   stack_.push(node_slot(h));
 }
 
@@ -210,8 +208,7 @@ void Machine::setitems() {
   if (target.kind == Kind::Dict) {
     charge(items.size() / 2 * kEntryBytes);
     HashTable& table = static_cast<HashNode*>(target.node)->table;
-    table.reserve(items.size() / 2);
-    for (size_t i = 0; i < items.size(); i += 2) table.insert(items[i], hash_key(items[i]), items[i + 1]);
+    table.insert_all(items.data(), items.size() / 2, 2, [this](const Slot& key) { return hash_key(key); });
   } else if (target.kind == Kind::Instance) {
     charge(items.size() * sizeof(Slot));
     auto& dst = static_cast<InstanceNode*>(target.node)->dict_items;
@@ -229,8 +226,7 @@ void Machine::additems() {
     fail(UnpicklingReason::kBadValue, "'" + type_name(target) + "' object has no attribute 'add'");
   charge(items.size() * kEntryBytes);
   HashTable& table = static_cast<HashNode*>(target.node)->table;
-  table.reserve(items.size());
-  for (const Slot& item : items) table.insert(item, hash_key(item), Slot());
+  table.insert_all(items.data(), items.size(), 1, [this](const Slot& key) { return hash_key(key); });
 }
 
 // ---------------------------------------------------------------------------

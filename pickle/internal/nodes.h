@@ -93,6 +93,30 @@ class HashTable {
   void clear();
   // Makes room for `n` more entries without rehashing on each insert.
   void reserve(size_t n);
+  // Inserts the `n` keys at items[0], items[stride], ... (each followed by
+  // its value when stride is 2; sets pass 1), hashing each with
+  // hash_of(key): what DICT and SETITEMS do with the items of a MARK. A
+  // new key landing in an empty index slot is stored inline, the rest go
+  // through insert().
+  template <typename HashOf>
+  void insert_all(const Slot* items, size_t n, size_t stride, HashOf&& hash_of) {
+    reserve(n);
+    for (size_t k = 0; k < n; ++k, items += stride) {
+      const Slot& key = items[0];
+      const Slot value = stride == 2 ? items[1] : Slot();
+      uint64_t hash = hash_of(key);
+      if (index_ != nullptr && !index_too_small(entries.size() + 1)) [[likely]] {
+        int32_t& slot = index_[hash & mask_];
+        if (slot < 0) {
+          slot = static_cast<int32_t>(entries.size());
+          entries.push_back({hash, key, value, false});
+          ++live;
+          continue;
+        }
+      }
+      insert(key, hash, value);
+    }
+  }
 
   static constexpr size_t kLinearMax = 8;
 
