@@ -30,7 +30,9 @@ class MemoTable {
  public:
   static constexpr uint32_t kMissing = UINT32_MAX;
 
-  MemoTable() { reset(kInline); }
+  // Costs nothing to make (dumps() makes one per call): it starts on one
+  // shared empty entry, which the first insert leaves for the inline ones.
+  MemoTable() : entries_(const_cast<Entry*>(kNoEntries)) {}
   MemoTable(const MemoTable&) = delete;
   MemoTable& operator=(const MemoTable&) = delete;
 
@@ -107,9 +109,11 @@ class MemoTable {
   }
 
  private:
+  // No default member initializers: inline_ is zeroed when first used, not
+  // whenever a table is made.
   struct Entry {
-    uintptr_t key = 0;
-    uint32_t value = 0;
+    uintptr_t key;  // 0: empty
+    uint32_t value;
   };
   // Small memos (one record's worth) live inline: no allocation per dump.
   static constexpr size_t kInline = 16;
@@ -136,17 +140,18 @@ class MemoTable {
       entries_ = inline_;
       capacity = kInline;
     } else {
-      heap_.reset(new Entry[capacity]);
+      heap_.reset(new Entry[capacity]());
       entries_ = heap_.get();
     }
     mask_ = capacity - 1;
     size_ = 0;
   }
-  // REQUIRES: capacity > kInline (the old entries stay intact meanwhile).
+  // REQUIRES: capacity > mask_ + 1, and > kInline when the entries are
+  // inline_ (the old entries stay intact meanwhile).
   void rehash(size_t capacity) {
     size_t n = mask_ + 1;
     std::unique_ptr<Entry[]> old_heap = std::move(heap_);
-    const Entry* old = old_heap ? old_heap.get() : inline_;  // reset() leaves inline_ alone here
+    const Entry* old = old_heap ? old_heap.get() : entries_;  // reset() leaves these alone here
     reset(capacity);
     for (size_t i = 0; i < n; ++i) {
       if (old[i].key != 0) {
@@ -156,7 +161,10 @@ class MemoTable {
     }
   }
 
-  Entry* entries_ = nullptr;  // inline_ or heap_
+  // Never written: every insert into a table of one entry rehashes first.
+  static constexpr Entry kNoEntries[1] = {};
+
+  Entry* entries_;  // kNoEntries, inline_ or heap_
   std::unique_ptr<Entry[]> heap_;
   Entry inline_[kInline];
   size_t mask_ = 0;
