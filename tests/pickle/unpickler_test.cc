@@ -302,6 +302,9 @@ TEST_CASE("data constructors build native values; others stay inert", "[unpickle
       // CPython 3 bytes and bytearray at protocols 0-2
       {"c_codecs\nencode\np0\n(V\351\np1\nVlatin1\np2\ntp3\nRp4\n."sv, "b'\\xe9'"},
       {"c_codecs\nencode\n(Vabc\ntR."sv, "b'abc'"},
+      {"c_codecs\nencode\n(V\351abcdefgh\377\nVlatin1\ntR."sv, "b'\\xe9abcdefgh\\xff'"},
+      {"c_codecs\nencode\n(V\200\nVlatin1\ntR."sv, "b'\\x80'"},
+      {"c_codecs\nencode\n(Vabc\nVascii\ntR."sv, "b'abc'"},
       {"c__builtin__\nbytes\n)R."sv, "b''"},
       {"\200\002c__builtin__\nbytes\nC\002hi\205R."sv, "b'hi'"},
       {"cbuiltins\nlist\n((K\001K\002ttR."sv, "[1, 2]"},
@@ -327,6 +330,8 @@ TEST_CASE("data constructors build native values; others stay inert", "[unpickle
       {"cbuiltins\nbytes\n(\211tR."sv, "b''"},
       {"cbuiltins\nbytes\n(V5\ntR."sv, ""},
       {"c_codecs\nencode\n(V\\u20ac\nVlatin1\ntR."sv, ""},
+      {"c_codecs\nencode\n(Va\\u0100\nVlatin1\ntR."sv, ""},
+      {"c_codecs\nencode\n(V\351\nVascii\ntR."sv, ""},
       {"cbuiltins\nint\n(V12\nK\020tR."sv, ""},
       {"ccopyreg\n_reconstructor\n(cmod\nC\ncbuiltins\nobject\nNtR."sv, ""},
       {"cbuiltins\ndict\n)}(K\001K\002u\222."sv, ""},
