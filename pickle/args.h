@@ -57,7 +57,7 @@ class ByteReader {
  public:
   // Reads `data`, which must outlive the reader and every view it returns.
   explicit ByteReader(std::string_view data)
-      : base_(data.data()), p_(data.data()), end_(data.data() + data.size()) {}
+      : p_(data.data()), end_(data.data() + data.size()), origin_(reinterpret_cast<uintptr_t>(data.data())) {}
   virtual ~ByteReader() = default;
   ByteReader(const ByteReader&) = delete;
   ByteReader& operator=(const ByteReader&) = delete;
@@ -89,7 +89,7 @@ class ByteReader {
 
   // Bytes consumed since the reader was made (or since the Unpickler began
   // the current pickle).
-  size_t tell() const { return base_offset_ + static_cast<size_t>(p_ - base_); }
+  size_t tell() const { return reinterpret_cast<uintptr_t>(p_) - origin_; }
 
   // True when views returned by take()/take_line() stay valid after the next
   // read (memory input); false for buffered streams.
@@ -102,10 +102,14 @@ class ByteReader {
   virtual const char* take_slow(size_t n);
   virtual std::string_view take_line_slow();
 
-  const char* base_ = nullptr;  // tell() == base_offset_ + (p_ - base_)
+  // Reads continue at `offset` of the input from `base` on (a new buffer or
+  // frame): tell() stays one subtraction, as the opcode loop calls it for
+  // every opcode.
+  void set_base(const char* base, size_t offset) { origin_ = reinterpret_cast<uintptr_t>(base) - offset; }
+
   const char* p_ = nullptr;
   const char* end_ = nullptr;
-  size_t base_offset_ = 0;
+  uintptr_t origin_ = 0;  // tell() == p_ - origin_ (modulo 2^64)
   bool stable_ = true;
 };
 

@@ -21,21 +21,21 @@ FramedReader::FramedReader(Source* source) : source_(source) {
 }
 
 void FramedReader::restart(std::string_view data) {
-  base_ = p_ = data.data();
+  p_ = data.data();
+  set_base(p_, 0);
   end_ = data_end_ = data.data() + data.size();
-  base_offset_ = 0;
   in_frame_ = false;
 }
 
 void FramedReader::restart() {
-  base_ = p_ = end_ = buf_.data();
-  base_offset_ = 0;
+  p_ = end_ = buf_.data();
+  set_base(p_, 0);
   in_frame_ = false;
 }
 
 void FramedReader::window(const char* begin, size_t size) {
-  base_offset_ = tell();
-  base_ = p_ = begin;
+  set_base(begin, tell());
+  p_ = begin;
   end_ = begin + size;
 }
 
@@ -68,9 +68,10 @@ void FramedReader::begin_frame(uint64_t size) {
     // STOP, so nothing past the pickle is consumed.
     if (size > static_cast<uint64_t>(PTRDIFF_MAX)) truncated();
     size_t n = static_cast<size_t>(size);
-    base_offset_ = tell();
+    size_t offset = tell();
     read_exact(frame_, n);
-    base_ = p_ = frame_.data();
+    p_ = frame_.data();
+    set_base(p_, offset);
     end_ = p_ + n;
   }
   in_frame_ = true;
@@ -97,33 +98,33 @@ const char* FramedReader::take_slow(size_t n) {
   if (leave_finished_frame() && source_ == nullptr) return take(n);
   if (source_ == nullptr) truncated();
   // Stream, outside any frame: the window is empty; read just `n` bytes.
-  base_offset_ = tell();
+  size_t offset = tell();
   read_exact(buf_, n);
-  base_ = buf_.data();
-  p_ = end_ = base_ + n;
-  return base_;
+  set_base(buf_.data(), offset);
+  p_ = end_ = buf_.data() + n;
+  return buf_.data();
 }
 
 std::string_view FramedReader::take_line_slow() {
   if (leave_finished_frame() && source_ == nullptr) return take_line();
   if (source_ == nullptr) fail(UnpicklingReason::kTruncated, "pickle data was truncated (no newline)");
   if (in_frame_) exhausted();
-  base_offset_ = tell();
+  size_t offset = tell();
   buf_.clear();
   size_t chunk = 256;
   for (;;) {
     size_t r = source_->readline(buf_, chunk);
     if (!buf_.empty() && buf_.back() == '\n') break;
     if (r == 0) {
-      base_ = buf_.data();
-      p_ = end_ = base_ + buf_.size();
+      set_base(buf_.data(), offset);
+      p_ = end_ = buf_.data() + buf_.size();
       fail(UnpicklingReason::kTruncated, "pickle data was truncated (no newline)");
     }
     chunk = std::min(chunk * 2, size_t{1} << 20);
   }
-  base_ = buf_.data();
-  p_ = end_ = base_ + buf_.size();
-  return {base_, buf_.size() - 1};
+  set_base(buf_.data(), offset);
+  p_ = end_ = buf_.data() + buf_.size();
+  return {buf_.data(), buf_.size() - 1};
 }
 
 }  // namespace shelf::pickle::internal
