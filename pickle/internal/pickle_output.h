@@ -99,6 +99,29 @@ class PickleOutput {
     dst[n - 1] = src[n - 1];
   }
 
+  // `count` opcodes of at most `max_size` bytes each, write(i, p) putting
+  // the i-th at p and returning its size, with one room check for them all
+  // and each one's opcode boundary checked as opcode_boundary() would
+  // (the caller checks the first's). Returns how many were written: fewer
+  // than `count` when a boundary committed a frame or handed output to the
+  // sink, which may run code that changes what the caller writes from.
+  template <typename Write>
+  size_t put_run(size_t count, size_t max_size, Write&& write) {
+    char* base = room(count * max_size);
+    char* p = base;
+    size_t before_boundary = boundary_at_ - len_;  // boundary_at_ >= len_: the caller checked
+    for (size_t i = 0; i < count; ++i) {
+      if (i != 0 && static_cast<size_t>(p - base) >= before_boundary) [[unlikely]] {
+        len_ += static_cast<size_t>(p - base);
+        boundary_reached();
+        return i;
+      }
+      p += write(i, p);
+    }
+    len_ += static_cast<size_t>(p - base);
+    return count;
+  }
+
   // Called at the start of every save(): commits a full frame (or hands
   // unframed output over when there is a lot of it).
   void opcode_boundary() {

@@ -512,23 +512,24 @@ class Pickler::Impl {
     out_.advance(static_cast<size_t>(res.ptr + 2 - p));
   }
 
-  // save_int at a binary protocol, the int32 range inline.
-  [[gnu::always_inline]] void save_binary_int(int64_t v) {
-    if (v < INT32_MIN || v > INT32_MAX) return save_int(v);
-    char* p = out_.room(5);
+  static bool is_int32(const Slot& s) {
+    return s.kind == Kind::Int && !s.is_big && s.i >= INT32_MIN && s.i <= INT32_MAX;
+  }
+  // save_int of an int32 at a binary protocol, at `p`; returns its size.
+  static size_t put_binary_int32(char* p, int64_t v) {
     if (static_cast<uint64_t>(v) <= 0xFF) {
       p[0] = op(Op::BININT1);
       p[1] = static_cast<char>(v);
-      return out_.advance(2);
+      return 2;
     }
     if (static_cast<uint64_t>(v) <= 0xFFFF) {
       p[0] = op(Op::BININT2);
       put_le(p + 1, static_cast<uint64_t>(v), 2);
-      return out_.advance(3);
+      return 3;
     }
     p[0] = op(Op::BININT);
     put_le(p + 1, static_cast<uint64_t>(v), 4);
-    out_.advance(5);
+    return 5;
   }
   void save_bigint(std::string_view le);
   void save_float(double d) {
@@ -631,14 +632,23 @@ class Pickler::Impl {
     size_t total = 0;
     do {
       out_.put(op(Op::MARK));
-      for (size_t batch = 0; total < size() && batch < kBatchSize; ++batch, ++total) {
-        // Lists of ints are common enough for a loop of their own.
+      for (size_t batch = 0; total < size() && batch < kBatchSize;) {
+        out_.opcode_boundary();  // before reading the item: a sink may change the list
         const Slot& s = item(total);
-        if (s.kind == Kind::Int && !s.is_big && !has_hooks_) {
-          out_.opcode_boundary();
-          save_binary_int(s.i);
+        if (!has_hooks_ && is_int32(s)) {
+          // Lists of ints are common enough for a loop of their own: the
+          // ints in a row, written in one piece.
+          const Slot* run = &s;
+          size_t most = std::min(size() - total, kBatchSize - batch);
+          size_t n = 1;
+          while (n < most && is_int32(run[n])) ++n;
+          size_t done = out_.put_run(n, 5, [run](size_t i, char* p) { return put_binary_int32(p, run[i].i); });
+          total += done;
+          batch += done;
         } else {
           save(s, false);
+          ++total;
+          ++batch;
         }
       }
       out_.put(op(Op::APPENDS));

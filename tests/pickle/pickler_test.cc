@@ -468,6 +468,49 @@ TEST_CASE("Pickler: a large dump reaches the sink in pieces, not one buffer", "[
   }
 }
 
+// Runs of ints are written in one piece; the frames (protocols 4-5) and
+// the pieces a sink gets must still end where CPython's do.
+TEST_CASE("Pickler: long runs of ints end frames where CPython does", "[pickler][interop]") {
+  Graph g;
+  Value l = g.list();
+  for (int64_t i = 0; i < 60'000; ++i) {
+    int64_t v = (i * 7919) % 100'003 - 300;  // one, two and four bytes, negatives
+    if (i % 997 == 0) {
+      l.append(v << 33);  // LONG1 inside a run
+    } else if (i % 1499 == 0) {
+      l.append(g.str("s"));
+    } else {
+      l.append(v);
+    }
+  }
+  const char* script =
+      "import pickle, sys\n"
+      "l = []\n"
+      "for i in range(60000):\n"
+      "    v = (i * 7919) % 100003 - 300\n"
+      "    l.append(v << 33 if i % 997 == 0 else 's' if i % 1499 == 0 else v)\n"
+      "for p in (1, 2, 4, 5):\n"
+      "    b = pickle.dumps(l, p)\n"
+      "    sys.stdout.buffer.write(b'%d:' % len(b) + b)\n";
+  auto py = testutil::run_python("", script);
+  if (!py) return;
+  REQUIRE(py->exit_code == 0);
+  std::string_view rest = py->out;
+  for (int p : {1, 2, 4, 5}) {
+    INFO("protocol " << p);
+    size_t colon = rest.find(':');
+    REQUIRE(colon != std::string_view::npos);
+    size_t n = std::stoul(std::string(rest.substr(0, colon)));
+    std::string_view want = rest.substr(colon + 1, n);
+    rest.remove_prefix(colon + 1 + n);
+    CHECK(dumps(l, p) == want);
+    std::string out;
+    StringSink sink(out);
+    Pickler(sink, with_protocol(p)).dump(l);
+    CHECK(out == want);
+  }
+}
+
 // A graph with sharing: a dict held three times, a str four times.
 Value shared_graph(Graph& g) {
   Value s = g.str("shared text");
