@@ -207,9 +207,8 @@ std::optional<uint64_t> hash_at_depth(const Slot& s, size_t depth) {
       return static_cast<uint64_t>(python_hash_double(c->real)) +
              1000003u * static_cast<uint64_t>(python_hash_double(c->imag));
     }
-    case Kind::Str: return std::hash<std::string_view>{}(static_cast<const TextNode*>(s.node)->data);
-    case Kind::Bytes:
-      return mix(std::hash<std::string_view>{}(static_cast<const TextNode*>(s.node)->data) ^ 0xb17e5);
+    case Kind::Str: return text_hash(static_cast<const TextNode*>(s.node)->data);
+    case Kind::Bytes: return mix(text_hash(static_cast<const TextNode*>(s.node)->data) ^ 0xb17e5);
     case Kind::Tuple: {
       auto* t = static_cast<const TupleNode*>(s.node);
       uint64_t h = 0x27d4eb2f165667c5ull;

@@ -211,7 +211,7 @@ class Machine {
     if (key.kind == Kind::Str) {
       HashCacheEntry& e = hash_cache_[(reinterpret_cast<uintptr_t>(key.node) >> 4) % kHashCacheSize];
       if (e.node != key.node) {
-        e.hash = key_hash(key);
+        e.hash = text_hash(static_cast<const TextNode*>(key.node)->data);
         e.node = key.node;
       }
       return e.hash;

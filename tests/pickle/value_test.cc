@@ -144,3 +144,22 @@ TEST_CASE("iteration visits elements in order", "[value]") {
   for (auto [k, v] : d.items()) keys += std::string(k.as_str());
   CHECK(keys == "xy");
 }
+
+TEST_CASE("str and bytes hash by every byte of their text, at every length", "[value]") {
+  Graph g;
+  for (size_t n = 0; n <= 70; ++n) {
+    std::string text(n, 'a');
+    for (size_t i = 0; i < n; ++i) text[i] = static_cast<char>('a' + (i * 7) % 26);
+    INFO("length " << n);
+    // The same text at another address hashes the same.
+    CHECK(g.str(text).hash() == g.str(std::string(text)).hash());
+    CHECK(g.bytes(text).hash() == g.bytes(std::string(text)).hash());
+    // Changing any one byte changes the hash.
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = text;
+      other[i] = 'Z';
+      INFO("byte " << i);
+      CHECK(g.str(other).hash() != g.str(text).hash());
+    }
+  }
+}
