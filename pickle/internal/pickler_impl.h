@@ -428,6 +428,10 @@ class Pickler::Impl {
   // memoized) and everything else through save_object.
   [[gnu::always_inline]] void save(const Slot& s, bool pers_save) {
     out_.opcode_boundary();
+    save_past_boundary(s, pers_save);
+  }
+  // save() once the opcode boundary is checked.
+  [[gnu::always_inline]] void save_past_boundary(const Slot& s, bool pers_save) {
     // Hooks may mutate the containers being walked: work on a copy then.
     // Without hooks `s` points into its container, read in place (a copy
     // through the stack costs a store-forwarding stall per item).
@@ -512,8 +516,19 @@ class Pickler::Impl {
     out_.advance(static_cast<size_t>(res.ptr + 2 - p));
   }
 
-  static bool is_int32(const Slot& s) {
-    return s.kind == Kind::Int && !s.is_big && s.i >= INT32_MIN && s.i <= INT32_MAX;
+  // A float, or an int in the int32 range: what put_run_scalar writes.
+  static bool is_run_scalar(const Slot& s) {
+    return s.kind == Kind::Float || (s.kind == Kind::Int && !s.is_big && s.i >= INT32_MIN && s.i <= INT32_MAX);
+  }
+  static constexpr size_t kMaxRunScalar = 9;
+  // save_float or save_int of a binary protocol at `p`; returns the size.
+  static size_t put_run_scalar(char* p, const Slot& s) {
+    if (s.kind == Kind::Float) {
+      p[0] = op(Op::BINFLOAT);
+      put_double_be(p + 1, s.f);
+      return 9;
+    }
+    return put_binary_int32(p, s.i);
   }
   // save_int of an int32 at a binary protocol, at `p`; returns its size.
   static size_t put_binary_int32(char* p, int64_t v) {
@@ -635,18 +650,19 @@ class Pickler::Impl {
       for (size_t batch = 0; total < size() && batch < kBatchSize;) {
         out_.opcode_boundary();  // before reading the item: a sink may change the list
         const Slot& s = item(total);
-        if (!has_hooks_ && is_int32(s)) {
-          // Lists of ints are common enough for a loop of their own: the
-          // ints in a row, written in one piece.
+        if (!has_hooks_ && is_run_scalar(s)) {
+          // Lists of numbers are common enough for a loop of their own:
+          // the numbers in a row, written in one piece.
           const Slot* run = &s;
           size_t most = std::min(size() - total, kBatchSize - batch);
           size_t n = 1;
-          while (n < most && is_int32(run[n])) ++n;
-          size_t done = out_.put_run(n, 5, [run](size_t i, char* p) { return put_binary_int32(p, run[i].i); });
+          while (n < most && is_run_scalar(run[n])) ++n;
+          size_t done = n == 1 ? (out_.advance(put_run_scalar(out_.room(kMaxRunScalar), s)), 1)
+                               : out_.put_run(n, kMaxRunScalar, [run](size_t i, char* p) { return put_run_scalar(p, run[i]); });
           total += done;
           batch += done;
         } else {
-          save(s, false);
+          save_past_boundary(s, false);
           ++total;
           ++batch;
         }

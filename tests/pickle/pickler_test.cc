@@ -468,9 +468,9 @@ TEST_CASE("Pickler: a large dump reaches the sink in pieces, not one buffer", "[
   }
 }
 
-// Runs of ints are written in one piece; the frames (protocols 4-5) and
+// Runs of ints and floats are written in one piece; the frames (protocols 4-5) and
 // the pieces a sink gets must still end where CPython's do.
-TEST_CASE("Pickler: long runs of ints end frames where CPython does", "[pickler][interop]") {
+TEST_CASE("Pickler: long runs of numbers end frames where CPython does", "[pickler][interop]") {
   Graph g;
   Value l = g.list();
   for (int64_t i = 0; i < 60'000; ++i) {
@@ -479,6 +479,8 @@ TEST_CASE("Pickler: long runs of ints end frames where CPython does", "[pickler]
       l.append(v << 33);  // LONG1 inside a run
     } else if (i % 1499 == 0) {
       l.append(g.str("s"));
+    } else if (i % 5 == 0) {
+      l.append(static_cast<double>(v) * 0.5);
     } else {
       l.append(v);
     }
@@ -488,7 +490,7 @@ TEST_CASE("Pickler: long runs of ints end frames where CPython does", "[pickler]
       "l = []\n"
       "for i in range(60000):\n"
       "    v = (i * 7919) % 100003 - 300\n"
-      "    l.append(v << 33 if i % 997 == 0 else 's' if i % 1499 == 0 else v)\n"
+      "    l.append(v << 33 if i % 997 == 0 else 's' if i % 1499 == 0 else v * 0.5 if i % 5 == 0 else v)\n"
       "for p in (1, 2, 4, 5):\n"
       "    b = pickle.dumps(l, p)\n"
       "    sys.stdout.buffer.write(b'%d:' % len(b) + b)\n";
