@@ -105,9 +105,27 @@ void SlotStack::pop_item_or_mark() {
 // Memo
 
 void Memo::clear() {
-  dense_.clear();
+  dense_size_ = 0;
   sparse_.clear();
   count_ = 0;
+}
+
+void Memo::grow_dense(size_t capacity) {
+  capacity = std::max(capacity, 2 * dense_capacity_);
+  std::unique_ptr<Slot[], BlockDeleter> bigger(static_cast<Slot*>(block_allocate(capacity * sizeof(Slot))),
+                                               BlockDeleter(capacity * sizeof(Slot)));
+  std::memcpy(static_cast<void*>(bigger.get()), dense_, dense_size_ * sizeof(Slot));
+  heap_ = std::move(bigger);
+  dense_ = heap_.get();
+  dense_capacity_ = capacity;
+}
+
+void Memo::resize_dense(size_t size) {
+  if (size > dense_capacity_) grow_dense(size);
+  Slot hole;
+  hole.is_big = true;  // missing(): None with is_big
+  std::fill(dense_ + dense_size_, dense_ + size, hole);
+  dense_size_ = size;
 }
 
 const Slot* Memo::get_sparse(uint64_t key) const {
@@ -116,10 +134,16 @@ const Slot* Memo::get_sparse(uint64_t key) const {
 }
 
 size_t Memo::put_slow(uint64_t key, const Slot& s) {
-  if (key < dense_.size()) {
+  if (key < dense_size_) {
     if (missing(dense_[key])) ++count_;
     dense_[key] = s;
     return 0;
+  }
+  if (key == dense_size_ && sparse_.empty()) {  // the next key, with the dense part full
+    grow_dense(dense_size_ + 1);
+    dense_[dense_size_++] = s;
+    ++count_;
+    return sizeof(Slot);
   }
   if (auto it = sparse_.find(key); it != sparse_.end()) {
     it->second = s;
@@ -129,17 +153,15 @@ size_t Memo::put_slow(uint64_t key, const Slot& s) {
   // Dense while the keys stay within twice the entries (plus a little), so
   // the vector never outgrows what the input paid for.
   if (key < 2 * count_ + 1024) {
-    size_t old = dense_.size();
-    Slot hole;
-    hole.is_big = true;  // missing(): None with is_big
-    dense_.resize(key + 1, hole);
+    size_t old = dense_size_;
+    resize_dense(key + 1);
     dense_[key] = s;
     std::erase_if(sparse_, [&](const auto& kv) {
-      if (kv.first >= dense_.size()) return false;
+      if (kv.first >= dense_size_) return false;
       dense_[kv.first] = kv.second;
       return true;
     });
-    return (dense_.size() - old) * sizeof(Slot);
+    return (dense_size_ - old) * sizeof(Slot);
   }
   sparse_.emplace(key, s);
   return 4 * sizeof(Slot);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -136,12 +137,29 @@ class SlotStack {
   size_t max_depth_ = 0;
 };
 
+// Frees storage from block_allocate (the size travels with the pointer).
+class BlockDeleter {
+ public:
+  BlockDeleter() = default;
+  explicit BlockDeleter(size_t bytes) : bytes_(bytes) {}
+  void operator()(void* p) const noexcept { block_free(p, bytes_); }
+
+ private:
+  size_t bytes_ = 0;
+};
+
 // The memo: dense for the sequential keys every Pickler writes, a hash map
-// for sparse ones, so LONG_BINPUT 0xffffffff costs one entry, not 4G.
+// for sparse ones, so LONG_BINPUT 0xffffffff costs one entry, not 4G. The
+// first kInline dense entries live in the memo itself: a small record's
+// load allocates nothing for its memo.
 class Memo {
  public:
+  Memo() : dense_(reinterpret_cast<Slot*>(inline_)) {}
+  Memo(const Memo&) = delete;
+  Memo& operator=(const Memo&) = delete;
+
   const Slot* get(uint64_t key) const {
-    if (key < dense_.size()) [[likely]] {
+    if (key < dense_size_) [[likely]] {
       const Slot& s = dense_[key];
       return missing(s) ? nullptr : &s;
     }
@@ -149,8 +167,8 @@ class Memo {
   }
   // Stores `s` under `key`; returns the bytes newly held (for limits).
   size_t put(uint64_t key, const Slot& s) {
-    if (key == dense_.size() && sparse_.empty()) [[likely]] {
-      dense_.push_back(s);
+    if (key == dense_size_ && dense_size_ < dense_capacity_ && sparse_.empty()) [[likely]] {
+      dense_[dense_size_++] = s;
       ++count_;
       return sizeof(Slot);
     }
@@ -161,15 +179,25 @@ class Memo {
   // Room for `n` sequential keys (a hint from the input's size: no entry is
   // stored and nothing is charged until the pickle stores one).
   void reserve(size_t n) {
-    if (sparse_.empty() && n > dense_.capacity()) dense_.reserve(n);
+    if (sparse_.empty() && n > dense_capacity_) grow_dense(n);
   }
 
  private:
   static bool missing(const Slot& s) { return s.kind == Kind::None && s.is_big; }
   const Slot* get_sparse(uint64_t key) const;
   size_t put_slow(uint64_t key, const Slot& s);
+  void grow_dense(size_t capacity);
+  // Dense keys [old size, size) become holes.
+  void resize_dense(size_t size);
 
-  BlockVector<Slot> dense_;  // holes are marked missing()
+  static constexpr size_t kInline = 16;
+  Slot* dense_;  // [0, dense_size_) stored, holes marked missing()
+  size_t dense_size_ = 0;
+  size_t dense_capacity_ = kInline;
+  // Raw storage (block_allocate), written only as the keys arrive: a
+  // reserve() for a big input costs no page until the pickle uses it.
+  std::unique_ptr<Slot[], BlockDeleter> heap_;
+  alignas(Slot) unsigned char inline_[kInline * sizeof(Slot)];
   std::unordered_map<uint64_t, Slot> sparse_;
   size_t count_ = 0;
 };
