@@ -1,63 +1,19 @@
 #include "store/internal/loaded_records.h"
 
-#include <cstring>
 #include <stdexcept>
+
+#include "pickle/internal/text_hash.h"
 
 namespace shelf::store::internal {
 
 namespace {
 
-uint64_t read64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-uint32_t read32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-// The high and low halves of the 128-bit product, folded (wyhash's mixer).
-uint64_t mix(uint64_t a, uint64_t b) {
-  __uint128_t r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-constexpr uint64_t kSeed0 = 0xa0761d6478bd642full;
-constexpr uint64_t kSeed1 = 0xe7037ed1a0b428dbull;
-constexpr uint64_t kSeed2 = 0x8ebc6af09c88c6e3ull;
-
 constexpr size_t kMinIndex = 16;
 
 }  // namespace
 
-// Keys are short (record names, at most 511 bytes): a few multiplies, with
-// the tail read as two overlapping words instead of byte by byte.
 uint32_t LoadedRecords::hash_key(std::string_view key) {
-  const char* p = key.data();
-  size_t n = key.size();
-  uint64_t h = kSeed0 ^ n;
-  while (n > 16) {
-    h = mix(read64(p) ^ kSeed1, read64(p + 8) ^ h);
-    p += 16;
-    n -= 16;
-  }
-  uint64_t a = 0;
-  uint64_t b = 0;
-  if (n >= 8) {
-    a = read64(p);
-    b = read64(p + n - 8);
-  } else if (n >= 4) {
-    a = read32(p);
-    b = read32(p + n - 4);
-  } else if (n > 0) {
-    a = (uint64_t{static_cast<unsigned char>(p[0])} << 16) | (uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
-        static_cast<unsigned char>(p[n - 1]);
-  }
-  h = mix(a ^ kSeed1, b ^ h ^ kSeed2);
-  h = mix(h ^ kSeed1, key.size() ^ kSeed2);
+  uint64_t h = pickle::internal::text_hash(key);
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
