@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace shelf::pickle::internal {
 
@@ -87,6 +90,20 @@ inline int32_t utf8_next(std::string_view s, size_t& i) {
   return true;
 }
 
+// Whether any of the 32 bytes at `p` is not ASCII: two 16-byte loads where
+// SSE2 is there (every x86-64), four words elsewhere.
+inline bool any_high_bit_32(const char* p) {
+#if defined(__SSE2__)
+  __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+  return _mm_movemask_epi8(_mm_or_si128(lo, hi)) != 0;
+#else
+  uint64_t w[4];
+  __builtin_memcpy(w, p, 32);
+  return ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0;
+#endif
+}
+
 // True when `s` is UTF-8 with lone surrogates allowed ('surrogatepass').
 inline bool valid_utf8_surrogatepass(std::string_view s) {
   constexpr uint64_t kHighBits = 0x8080808080808080ull;
@@ -102,9 +119,7 @@ inline bool valid_utf8_surrogatepass(std::string_view s) {
   // eight (overlapping bytes already checked).
   size_t i = 0;
   while (i + 32 <= n) {
-    uint64_t w[4];
-    __builtin_memcpy(w, p + i, 32);
-    if ((w[0] | w[1] | w[2] | w[3]) & kHighBits) return valid_utf8_surrogatepass_from(s, i);
+    if (any_high_bit_32(p + i)) return valid_utf8_surrogatepass_from(s, i);
     i += 32;
   }
   while (i + 8 <= n) {

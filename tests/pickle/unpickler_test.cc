@@ -648,3 +648,29 @@ TEST_CASE("UnpicklerOptions::into loads into a graph that already holds values",
 }
 
 }  // namespace shelf::pickle
+
+namespace shelf::pickle {
+namespace {
+
+// The UTF-8 check reads ASCII 32 and 8 bytes at a time: a character that is
+// not ASCII, or a byte that is not UTF-8, must be seen wherever it falls.
+TEST_CASE("str payloads are checked as UTF-8 at every position and length", "[unpickler]") {
+  for (size_t length = 1; length <= 80; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      std::string ascii(length, 'a');
+      std::string good = ascii.substr(0, at) + "\xc3\xa9" + ascii.substr(at + 1);  // U+00E9
+      std::string bad = ascii.substr(0, at) + "\xff" + ascii.substr(at + 1);
+      auto binunicode = [](const std::string& payload) {
+        std::string p = "X";
+        for (int shift = 0; shift < 32; shift += 8) p += static_cast<char>((payload.size() >> shift) & 0xff);
+        return p + payload + ".";
+      };
+      INFO("length " << length << ", at " << at);
+      CHECK(loads(binunicode(good)).as_str() == good);
+      CHECK(reason_of(binunicode(bad)) == kBadArgument);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shelf::pickle
