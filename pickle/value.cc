@@ -522,27 +522,23 @@ void HashTable::reserve(size_t n) {
 }
 
 bool HashTable::insert(const Slot& key, uint64_t hash, const Slot& value) {
-  if (index_ == nullptr) {
-    int64_t pos = find_linear(key, hash);
-    if (pos >= 0) {
-      entries[static_cast<size_t>(pos)].value = value;
-      return false;
-    }
-    if (entries.size() < kLinearMax) {
-      entries.push_back({hash, key, value, false});
-      ++live;
-      return true;
-    }
-    rebuild(live + 1);
-  } else if (index_too_small(entries.size() + 1)) {
-    // A new key would need a bigger index; replacing a value never
-    // rebuilds (entries keep their positions).
+  if (index_ == nullptr || index_too_small(entries.size() + 1)) {
+    // A scanned table, or a new key that would need a bigger index: look
+    // the key up first, as replacing a value never rebuilds (entries keep
+    // their positions).
     int64_t pos = find(key, hash);
     if (pos >= 0) {
       entries[static_cast<size_t>(pos)].value = value;
       return false;
     }
-    rebuild(live + 1);
+    // Rebuilding drops erased entries, and indexes the table only when it
+    // is too big to scan.
+    if (index_ != nullptr || entries.size() >= kLinearMax) rebuild(live + 1);
+    if (index_ == nullptr) {
+      entries.push_back({hash, key, value, false});
+      ++live;
+      return true;
+    }
   }
   // One probe finds the key or, failing that, the empty index slot where it
   // goes (erased entries keep their slots until a rebuild: the probe passes

@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <complex>
+#include <algorithm>
 #include <limits>
+#include <random>
+#include <vector>
 
 using namespace shelf::pickle;
 
@@ -160,6 +163,49 @@ TEST_CASE("str and bytes hash by every byte of their text, at every length", "[v
       other[i] = 'Z';
       INFO("byte " << i);
       CHECK(g.str(other).hash() != g.str(text).hash());
+    }
+  }
+}
+
+// Small dicts are scanned and bigger ones indexed; erasures leave holes
+// until a rebuild. Whatever the mix, a dict behaves as Python's does: the
+// same keys, values and insertion order as a plain list of pairs.
+TEST_CASE("dicts match a model through growth and erasure and re-insertion", "[value]") {
+  Graph g;
+  std::mt19937 random(20261126);
+  for (int round = 0; round < 200; ++round) {
+    Value d = g.dict();
+    std::vector<std::pair<int64_t, int64_t>> model;
+    const int64_t key_range = 1 + round % 24;  // from always-scanned to indexed tables
+    for (int step = 0; step < 300; ++step) {
+      int64_t key = static_cast<int64_t>(random() % key_range);
+      auto in_model = std::find_if(model.begin(), model.end(), [&](const auto& kv) { return kv.first == key; });
+      if (random() % 3 == 0) {
+        CHECK(d.erase_key(key) == (in_model != model.end()));
+        if (in_model != model.end()) model.erase(in_model);
+      } else {
+        d.set_item(key, step);
+        if (in_model != model.end()) {
+          in_model->second = step;
+        } else {
+          model.emplace_back(key, step);
+        }
+      }
+      REQUIRE(d.size() == model.size());
+    }
+    size_t i = 0;
+    for (const auto& [k, v] : d.items()) {
+      REQUIRE(i < model.size());
+      CHECK(k.as_int() == model[i].first);
+      CHECK(v.as_int() == model[i].second);
+      ++i;
+    }
+    CHECK(i == model.size());
+    for (int64_t key = 0; key < key_range; ++key) {
+      auto in_model = std::find_if(model.begin(), model.end(), [&](const auto& kv) { return kv.first == key; });
+      std::optional<Value> got = d.get(key);
+      REQUIRE(got.has_value() == (in_model != model.end()));
+      if (got) CHECK(got->as_int() == in_model->second);
     }
   }
 }
