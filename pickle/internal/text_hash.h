@@ -9,13 +9,23 @@
 
 namespace shelf::pickle::internal {
 
+// The key of text_hash, random per process, as CPython randomizes the
+// hashes of str and bytes: with a known key, a hostile pickle could pick
+// dict keys that all collide (a word equal to k1 zeroes a multiplication,
+// whatever follows it) and make loading quadratic.
+struct TextHashKey {
+  uint64_t k0, k1;
+};
+const TextHashKey& text_hash_key();
+
 // The hash of a str's (or bytes') data, for dict keys and set members, and
-// of record keys in the store's identity map: equal text hashes equal, and
-// it is cheap for the short keys most dicts and shelves have (one or two
-// loads and two multiplications up to 16 bytes; wyhash's mixer). Like
-// std::hash, and unlike CPython's randomized SipHash, it is not seeded.
+// of record keys in the store's identity map: equal text hashes equal
+// (within a process), and it is cheap for the short keys most dicts and
+// shelves have (one or two loads and two multiplications up to 16 bytes;
+// wyhash's mixer).
 inline uint64_t text_hash(std::string_view text) {
-  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull;
+  const TextHashKey& key = text_hash_key();
+  const uint64_t k0 = key.k0, k1 = key.k1;
   auto fold = [](uint64_t a, uint64_t b) {
     unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
     return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
