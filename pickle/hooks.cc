@@ -9,21 +9,20 @@ bool is_data_constructor(std::string_view module, std::string_view name) {
   return internal::data_ctor(module, name) != internal::DataCtor::kNone;
 }
 
-FindGlobalFn FindGlobal::build_data() {
-  return [](std::string_view, std::string_view) { return GlobalAction::kBuild; };
+FindGlobalPolicy FindGlobal::build_data() { return {}; }
+
+FindGlobalPolicy FindGlobal::data_only() {
+  return {[](std::string_view module, std::string_view name) {
+            return is_data_constructor(module, name) ? GlobalAction::kBuild : GlobalAction::kRefuse;
+          },
+          GlobalAction::kRefuse};
 }
 
-FindGlobalFn FindGlobal::data_only() {
-  return [](std::string_view module, std::string_view name) {
-    return is_data_constructor(module, name) ? GlobalAction::kBuild : GlobalAction::kRefuse;
-  };
+FindGlobalPolicy FindGlobal::refuse_all() {
+  return {[](std::string_view, std::string_view) { return GlobalAction::kRefuse; }, GlobalAction::kRefuse};
 }
 
-FindGlobalFn FindGlobal::refuse_all() {
-  return [](std::string_view, std::string_view) { return GlobalAction::kRefuse; };
-}
-
-FindGlobalFn FindGlobal::inert_all() {
+FindGlobalPolicy FindGlobal::inert_all() {
   return [](std::string_view, std::string_view) { return GlobalAction::kInert; };
 }
 

@@ -38,8 +38,8 @@ struct UnpicklerOptions {
   // Map Python 2 module names to Python 3 ones (__builtin__ -> builtins,
   // copy_reg -> copyreg, ...), as pickle.py does.
   bool fix_imports = true;
-  // Defaults to FindGlobal::build_data().
-  FindGlobalFn find_global;
+  // Defaults to FindGlobal::build_data(); a FindGlobalFn lambda converts.
+  FindGlobalPolicy find_global;
   // Without it, persistent ids load as PersistentRef nodes.
   PersistentLoadFn persistent_load;
   // Out-of-band buffers for NEXT_BUFFER, in order (Buffer, Bytes or

@@ -240,8 +240,10 @@ Slot Machine::resolve_global(std::string_view module, std::string_view name) {
       name = mapped->second;
     }
   }
+  // As CPython's find_class, whose __import__('') fails so.
+  if (module.empty()) fail(UnpicklingReason::kBadValue, "Empty module name");
   GlobalAction action = GlobalAction::kBuild;
-  if (!noload_ && options_.find_global) action = options_.find_global(module, name);
+  if (!noload_) action = options_.find_global.global(module, name);
   if (action == GlobalAction::kRefuse)
     fail(UnpicklingReason::kForbiddenGlobal,
          "global '" + std::string(module) + "." + std::string(name) + "' is forbidden");
@@ -280,6 +282,8 @@ Slot Machine::call(Construction how, const Slot& callable, const Slot& args, con
       if (native) return *native;
     }
   }
+  if (callable.kind != Kind::Global && options_.find_global.opaque_calls() == GlobalAction::kRefuse)
+    fail(UnpicklingReason::kForbiddenGlobal, "a call of " + type_name(callable) + " (not a global) is forbidden");
   charge(sizeof(InstanceNode));
   auto* inst = arena_->make<InstanceNode>();
   inst->how = how;

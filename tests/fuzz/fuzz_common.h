@@ -123,7 +123,7 @@ inline void exercise_value(const pickle::Value& v) {
 // out-of-band buffers are offered are chosen from the input's length, so
 // the corpus explores them without spending input bytes on a header (a
 // header would shift every offset the seeds were made with).
-inline pickle::UnpicklerOptions load_options(std::string_view data, pickle::FindGlobalFn policy) {
+inline pickle::UnpicklerOptions load_options(std::string_view data, pickle::FindGlobalPolicy policy) {
   pickle::UnpicklerOptions options;
   options.find_global = std::move(policy);
   options.limits = fuzz_limits();

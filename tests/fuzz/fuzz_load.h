@@ -94,7 +94,7 @@ enum class Strictness { kNone, kDataOnly, kRefuseAll };
 
 // What the policy guarantees about the loaded value: kDataOnly, no
 // Instance and no Global but bare data constructors; kRefuseAll, neither.
-inline void fuzz_load(std::string_view data, pickle::FindGlobalFn policy, Strictness strict) {
+inline void fuzz_load(std::string_view data, pickle::FindGlobalPolicy policy, Strictness strict) {
   pickle::UnpicklerOptions options = load_options(data, std::move(policy));
   LoadOutcome memory = load_from_memory(data, options);
   if (memory.value) {

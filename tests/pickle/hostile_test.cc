@@ -36,7 +36,7 @@ using enum UnpicklingReason;
 
 // --- helpers -----------------------------------------------------------------
 
-UnpicklerOptions with_policy(FindGlobalFn policy) {
+UnpicklerOptions with_policy(FindGlobalPolicy policy) {
   UnpicklerOptions options;
   options.find_global = std::move(policy);
   return options;
@@ -505,8 +505,8 @@ void replay(std::string_view data) {
   ro.max_output = 1 << 20;
   Limits limits;
   limits.memory_slack = size_t{16} << 20;
-  for (FindGlobalFn policy : {FindGlobal::build_data(), FindGlobal::data_only(), FindGlobal::refuse_all(),
-                              FindGlobal::inert_all()}) {
+  for (FindGlobalPolicy policy : {FindGlobal::build_data(), FindGlobal::data_only(), FindGlobal::refuse_all(),
+                                  FindGlobal::inert_all()}) {
     UnpicklerOptions options = with_policy(policy);
     options.limits = limits;
     try {

@@ -422,6 +422,46 @@ TEST_CASE("find_global policies", "[unpickler]") {
     CHECK(v[0].kind() == Kind::Instance);
     CHECK(v[1].kind() == Kind::Complex);
   }
+  SECTION("a call of a non-global (a persistent reference, an inert object) is the policy's opaque_calls") {
+    // [REDUCE(persistent_ref(b'key:1'), (b'tuple', 1))]: found by fuzz_load
+    const std::string_view call_pid = "\200\002]q\000(U\005key:1q\001QU\005tupleq\002K\001\206q\003RK\003e."sv;
+    const std::string_view call_obj = "cmod\nf\n)R)R."sv;  // mod.f()()
+    Value v = loads(call_pid);
+    REQUIRE(v[0].kind() == Kind::Instance);
+    CHECK(v[0].callable().kind() == Kind::PersistentRef);
+    CHECK(loads(call_obj).callable().kind() == Kind::Instance);
+    UnpicklerOptions data_only;
+    data_only.find_global = FindGlobal::data_only();
+    UnpicklingError e = error_of(call_pid, data_only);
+    CHECK(e.reason() == kForbiddenGlobal);
+    CHECK(e.detail() == "a call of persistent_ref (not a global) is forbidden");
+    CHECK(op_info(*e.opcode()).name == "REDUCE");
+    CHECK(e.offset() == 30);
+    UnpicklerOptions refuse_all;
+    refuse_all.find_global = FindGlobal::refuse_all();
+    CHECK(reason_of(call_pid, refuse_all) == kForbiddenGlobal);
+    CHECK(reason_of("(K\001Qo."sv, refuse_all) == kForbiddenGlobal);                 // OBJ
+    CHECK(reason_of("\200\002K\001Q)\201."sv, refuse_all) == kForbiddenGlobal);  // NEWOBJ
+    // A user's function is asked about globals only; opaque calls are its
+    // own answer (inert unless said otherwise).
+    std::vector<std::string> asked;
+    auto inert_logged = [&](std::string_view m, std::string_view n) {
+      asked.push_back(std::string(m) + "." + std::string(n));
+      return GlobalAction::kInert;
+    };
+    UnpicklerOptions mine;
+    mine.find_global = inert_logged;
+    CHECK(loads(call_obj, mine).kind() == Kind::Instance);
+    CHECK(asked == std::vector<std::string>{"mod.f"});
+    mine.find_global = FindGlobalPolicy(inert_logged, GlobalAction::kRefuse);
+    CHECK(error_of(call_obj, mine).detail() == "a call of object (not a global) is forbidden");
+  }
+  SECTION("an empty module name fails, as CPython's __import__('')") {
+    UnpicklingError e = error_of("c\nfoo\n."sv);
+    CHECK(e.reason() == kBadValue);
+    CHECK(e.detail() == "Empty module name");
+    CHECK(reason_of("\200\004\214\000\214\003foo\223."sv) == kBadValue);
+  }
   CHECK(is_data_constructor("builtins", "set"));
   CHECK(is_data_constructor("_codecs", "encode"));
   CHECK(is_data_constructor("copyreg", "_reconstructor"));
