@@ -1,6 +1,5 @@
 #include "store/txn.h"
 
-#include <cstring>
 
 #include "pickle/internal/utf8.h"
 #include "pickle/pickler.h"
@@ -21,30 +20,13 @@ using internal::TxnState;
 
 namespace internal {
 
-namespace {
-
-// Keys are nearly always ASCII: a word at a time, before the full check.
-bool all_ascii(std::string_view s) {
-  uint64_t bits = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    bits |= word;
-  }
-  for (; i < s.size(); ++i) bits |= static_cast<unsigned char>(s[i]);
-  return (bits & 0x8080808080808080ull) == 0;
-}
-
-}  // namespace
-
 void check_key(const Env& env, std::string_view key) {
   if (key.empty()) throw StoreError(StoreErrorCode::kBadKey, "keys must not be empty");
   if (key.size() > env.max_key_size())
     throw StoreError(StoreErrorCode::kBadKey, "key of " + std::to_string(key.size()) +
                                                   " bytes is longer than LMDB's limit of " +
                                                   std::to_string(env.max_key_size()) + " bytes");
-  if (!all_ascii(key) && !pickle::internal::valid_utf8_strict(key))
+  if (!pickle::internal::is_ascii(key) && !pickle::internal::valid_utf8_strict(key))
     throw StoreError(StoreErrorCode::kBadKey, "keys must be UTF-8 text");
 }
 

@@ -215,32 +215,15 @@ std::optional<std::string> encode(std::string_view text, std::string_view encodi
   } else {
     return std::nullopt;
   }
-  // `text` is a str's UTF-8, valid by construction: the code points up to
-  // U+00FF are ASCII bytes and the two-byte forms led by 0xC2 and 0xC3.
-  // Protocols 0-2 write every bytes object this way (a 1 MiB bytes object
-  // loads through here), and binary data mixes the two at random, so no
-  // step branches on the form: every byte writes the character it would
-  // start, and the output advances past it unless it was a continuation.
+  // `text` is a str's UTF-8, valid by construction.
+  if (max == 0x7F) {
+    if (!is_ascii(text)) return std::nullopt;
+    return std::string(text);
+  }
   std::string out(text.size(), '\0');
-  char* o = out.data();
-  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
-  const size_t n = text.size();
-  const uint8_t first_too_wide = max == 0xFF ? 0xC4 : 0x80;
-  bool bad = false;
-  for (size_t i = 0; i + 1 < n; ++i) {
-    uint8_t byte = p[i];
-    bad |= byte >= first_too_wide && (byte & 0xC0) != 0x80;
-    *o = static_cast<char>(byte < 0x80 ? byte : ((byte & 0x03) << 6) | (p[i + 1] & 0x3F));
-    o += (byte & 0xC0) != 0x80;
-  }
-  if (n > 0) {
-    uint8_t last = p[n - 1];  // ASCII, or the end of a character
-    bad |= last >= first_too_wide && (last & 0xC0) != 0x80;
-    *o = static_cast<char>(last);
-    o += last < 0x80;
-  }
-  if (bad) return std::nullopt;
-  out.resize(static_cast<size_t>(o - out.data()));
+  size_t length = utf8_to_latin1(text, out.data());
+  if (length == SIZE_MAX) return std::nullopt;
+  out.resize(length);
   return out;
 }
 

@@ -39,6 +39,7 @@
 #include "pickle/internal/nodes.h"
 #include "pickle/internal/pickle_output.h"
 #include "pickle/internal/pickle_text.h"
+#include "pickle/internal/utf8.h"
 #include "pickle/opcodes.h"
 #include "pickle/pickler.h"
 
@@ -94,12 +95,6 @@ inline size_t bytes_singleton(std::string_view data) {
   return kNotSingleton;
 }
 
-inline bool is_ascii(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-  return true;
-}
-
 }  // namespace internal::pickler
 
 using internal::BigIntNode;
@@ -108,6 +103,7 @@ using internal::ComplexNode;
 using internal::GlobalNode;
 using internal::HashNode;
 using internal::InstanceNode;
+using internal::is_ascii;
 using internal::ListNode;
 using internal::MemoList;
 using internal::MemoTable;
