@@ -29,6 +29,7 @@
 
 #include "pickle/args.h"
 #include "pickle/internal/bigint.h"
+#include "pickle/internal/utf8.h"
 #include "pickle/repr.h"
 #include "pickle/value.h"
 
@@ -101,21 +102,6 @@ std::string noescape_text(std::string_view raw, std::string& scratch) {
   return std::string(decoded);
 }
 
-std::string latin1_to_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (char c : bytes) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x80) {
-      out += c;
-    } else {
-      out += static_cast<char>(0xC0 | (byte >> 6));
-      out += static_cast<char>(0x80 | (byte & 0x3F));
-    }
-  }
-  return out;
-}
-
 // repr(arg) for every argument kind, as pickletools' readers return it:
 // ints, bools for "00"/"01", floats, str for the Python 2 string kinds
 // (Latin-1 for the counted ones), bytes, bytearray. Throws DecodeFailure.
@@ -169,7 +155,7 @@ PrintedArg print_arg(const ArgValue& a) {
     }
     case ArgKind::string1:
     case ArgKind::string4:
-      p.text = str_repr(latin1_to_utf8(a.text));
+      p.text = str_repr(internal::latin1_to_utf8(a.text));
       break;
     case ArgKind::bytes1:
     case ArgKind::bytes4:

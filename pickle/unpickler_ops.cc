@@ -87,10 +87,7 @@ Slot Machine::python2_str(std::string_view bytes) {
         if (static_cast<unsigned char>(bytes[i]) >= 0x80) codec_error("ascii", bytes, i, "ordinal not in range(128)");
       return text(Kind::Str, bytes);
     case StringEncoding::kLatin1: {
-      std::string utf8;
-      utf8.reserve(bytes.size() + bytes.size() / 4);
-      for (char c : bytes) utf8_append(utf8, static_cast<unsigned char>(c));
-      return text(Kind::Str, utf8);
+      return text(Kind::Str, latin1_to_utf8(bytes));
     }
     case StringEncoding::kUtf8: {
       if (!valid_utf8_strict(bytes)) {

@@ -63,36 +63,6 @@ void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1)
   }
 }
 
-std::string latin1_to_utf8(std::string_view latin1) {
-  // Written through a pointer, all-ASCII words eight bytes at a time:
-  // bytes pickled below protocol 3 (a MiB of them, in the benchmarks) all
-  // pass here. Other bytes go without a branch (random bytes would
-  // mispredict half of them); an ASCII byte's second byte is overwritten
-  // by the next.
-  std::string out(latin1.size() * 2, '\0');
-  char* dst = out.data();
-  const char* src = latin1.data();
-  const char* end = src + latin1.size();
-  auto convert = [&dst](unsigned char b) {
-    dst[0] = static_cast<char>(b < 0x80 ? b : 0xC0 | b >> 6);
-    dst[1] = static_cast<char>(0x80 | (b & 0x3F));
-    dst += 1 + (b >> 7);
-  };
-  for (; end - src >= 8; src += 8) {
-    uint64_t word;
-    std::memcpy(&word, src, 8);
-    if ((word & 0x8080808080808080u) == 0) {
-      std::memcpy(dst, &word, 8);
-      dst += 8;
-      continue;
-    }
-    for (int k = 0; k < 8; ++k) convert(static_cast<unsigned char>(src[k]));
-  }
-  for (; src != end; ++src) convert(static_cast<unsigned char>(*src));
-  out.resize(static_cast<size_t>(dst - out.data()));
-  return out;
-}
-
 std::string python2_str_repr(std::string_view bytes) {
   char quote = '\'';
   if (bytes.find('\'') != std::string_view::npos && bytes.find('"') == std::string_view::npos) quote = '"';

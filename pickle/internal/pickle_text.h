@@ -17,9 +17,6 @@ void append_raw_unicode_escape(std::string& out, std::string_view utf8);
 // The same for text given as latin-1 bytes (one code point per byte).
 void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1);
 
-// Latin-1 bytes as the UTF-8 of the str with those code points.
-std::string latin1_to_utf8(std::string_view latin1);
-
 // Python 2's repr() of a str (PyString_Repr with smart quotes): STRING's
 // argument as Python 2's pickle writes it.
 std::string python2_str_repr(std::string_view bytes);

@@ -303,22 +303,62 @@ inline size_t utf8_to_latin1(std::string_view text, char* out) {
   return wide ? SIZE_MAX : static_cast<size_t>(end - out);
 }
 
-inline void utf8_append(std::string& out, uint32_t cp) {
+// Writes the UTF-8 of `cp` (up to four bytes) at `out`; returns the end.
+inline char* utf8_write(uint32_t cp, char* out) {
   if (cp < 0x80) {
-    out += static_cast<char>(cp);
+    *out++ = static_cast<char>(cp);
   } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    *out++ = static_cast<char>(0xC0 | (cp >> 6));
+    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    *out++ = static_cast<char>(0xE0 | (cp >> 12));
+    *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    *out++ = static_cast<char>(0xF0 | (cp >> 18));
+    *out++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
   }
+  return out;
+}
+
+inline void utf8_append(std::string& out, uint32_t cp) {
+  char buf[4];
+  out.append(buf, utf8_write(cp, buf));
+}
+
+// Writes the UTF-8 of the str whose code points are the Latin-1 bytes
+// `latin1` at `out`, which holds 2 * latin1.size() bytes; returns the end.
+// All-ASCII words go eight bytes at a time; other bytes without a branch
+// (random bytes would mispredict half of them): each writes two bytes, and
+// an ASCII byte's second is overwritten by the next.
+inline char* latin1_to_utf8(std::string_view latin1, char* out) {
+  const char* src = latin1.data();
+  const char* end = src + latin1.size();
+  auto convert = [&out](unsigned char b) {
+    out[0] = static_cast<char>(b < 0x80 ? b : 0xC0 | b >> 6);
+    out[1] = static_cast<char>(0x80 | (b & 0x3F));
+    out += 1 + (b >> 7);
+  };
+  for (; end - src >= 8; src += 8) {
+    uint64_t word;
+    __builtin_memcpy(&word, src, 8);
+    if ((word & 0x8080808080808080u) == 0) {
+      __builtin_memcpy(out, &word, 8);
+      out += 8;
+      continue;
+    }
+    for (int k = 0; k < 8; ++k) convert(static_cast<unsigned char>(src[k]));
+  }
+  for (; src != end; ++src) convert(static_cast<unsigned char>(*src));
+  return out;
+}
+
+inline std::string latin1_to_utf8(std::string_view latin1) {
+  std::string out(latin1.size() * 2, '\0');
+  out.resize(static_cast<size_t>(latin1_to_utf8(latin1, out.data()) - out.data()));
+  return out;
 }
 
 }  // namespace shelf::pickle::internal

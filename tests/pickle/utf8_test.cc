@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pickle/pickler.h"
 #include "pickle/unpickler.h"
 #include "tests/testutil/testutil.h"
 
@@ -126,6 +127,7 @@ TEST_CASE("_codecs.encode(str, 'latin1') gives the bytes back at every length an
     std::string utf8;
     for (size_t k = 0; k < length; ++k) {
       unsigned c = (rng() % 4 < high_share) ? 0x80 + rng() % 0x80 : rng() % 0x80;
+      if (rng() % 16 == 0) c = "\\\n\r\0\x1a"[rng() % 5];  // what raw-unicode-escape escapes
       bytes += static_cast<char>(c);
       append_utf8(utf8, c);
     }
@@ -133,6 +135,9 @@ TEST_CASE("_codecs.encode(str, 'latin1') gives the bytes back at every length an
     Value v = loads(encode_pickle(utf8));
     REQUIRE(v.kind() == Kind::Bytes);
     CHECK(v.as_bytes() == bytes);
+    // Protocols 0 and 1 write the text raw-unicode-escaped (\u005c for a
+    // backslash, \u000a for a newline, ...), read back through UNICODE.
+    for (int protocol : {0, 1}) CHECK(loads(dumps(v, protocol)).as_bytes() == bytes);
     if (length == 0) continue;
     // One character above U+00FF anywhere: CPython raises UnicodeEncodeError;
     // the call stays inert (a known difference, docs/security.md).
