@@ -1,7 +1,10 @@
 #include "pickle/internal/pickle_text.h"
 
+#include <array>
 #include <cstdint>
 #include <cstring>
+
+#include "pickle/internal/utf8.h"
 
 namespace shelf::pickle::internal {
 
@@ -19,47 +22,39 @@ void append_escape(std::string& out, uint32_t cp) {
   }
 }
 
-bool needs_escape_below_256(uint32_t cp) {
+constexpr bool needs_escape_below_256(uint32_t cp) {
   return cp == '\\' || cp == 0 || cp == '\n' || cp == '\r' || cp == 0x1a;
 }
 
 }  // namespace
 
-void append_raw_unicode_escape(std::string& out, std::string_view utf8) {
-  const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
-  const auto* end = p + utf8.size();
-  while (p < end) {
-    uint32_t cp = *p;
-    if (cp < 0x80) {
-      ++p;
-    } else if (cp < 0xE0 && end - p >= 2) {
-      cp = (cp & 0x1F) << 6 | (p[1] & 0x3F);
-      p += 2;
-    } else if (cp < 0xF0 && end - p >= 3) {
-      cp = (cp & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-      p += 3;
-    } else if (end - p >= 4) {
-      cp = (cp & 0x07) << 18 | (p[1] & 0x3F) << 12 | (p[2] & 0x3F) << 6 | (p[3] & 0x3F);
-      p += 4;
-    } else {
-      ++p;  // malformed tail: Str nodes are validated, so never reached
-    }
-    if (cp >= 256 || needs_escape_below_256(cp)) {
-      append_escape(out, cp);
-    } else {
-      out.push_back(static_cast<char>(cp));
-    }
-  }
-}
+// Bytes that end a run of text written as its Latin-1 bytes: those that
+// need an escape, and the leads of code points from U+0100 on.
+constexpr std::array<bool, 256> kEndsLatin1Run = [] {
+  std::array<bool, 256> ends{};
+  for (uint32_t b = 0; b < 0x80; ++b) ends[b] = needs_escape_below_256(b);
+  for (uint32_t b = 0xC4; b < 0x100; ++b) ends[b] = true;
+  return ends;
+}();
 
-void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1) {
-  for (char c : latin1) {
-    auto cp = static_cast<unsigned char>(c);
-    if (needs_escape_below_256(cp)) {
-      append_escape(out, cp);
-    } else {
-      out.push_back(c);
+void append_raw_unicode_escape(std::string& out, std::string_view utf8) {
+  // Runs of code points below 256 that need no escape (all of a bytes
+  // object's text, but for five byte values) go out as Latin-1 in one step.
+  size_t i = 0;
+  while (i < utf8.size()) {
+    size_t run = i;
+    while (run < utf8.size() && !kEndsLatin1Run[static_cast<unsigned char>(utf8[run])]) ++run;
+    if (run > i) {
+      size_t at = out.size();
+      out.resize(at + (run - i));
+      out.resize(at + utf8_to_latin1(utf8.substr(i, run - i), out.data() + at));
+      i = run;
+      if (i == utf8.size()) break;
     }
+    size_t next = i;
+    int32_t cp = utf8_next(utf8, next);  // Str nodes are validated: never -1
+    append_escape(out, static_cast<uint32_t>(cp));
+    i = next;
   }
 }
 

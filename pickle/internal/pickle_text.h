@@ -14,8 +14,6 @@ namespace shelf::pickle::internal {
 // NUL, '\n', '\r' and '\x1a', which become \u00XX like every code point up
 // to U+FFFF; beyond that \UXXXXXXXX. Hex digits are lower case.
 void append_raw_unicode_escape(std::string& out, std::string_view utf8);
-// The same for text given as latin-1 bytes (one code point per byte).
-void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1);
 
 // Python 2's repr() of a str (PyString_Repr with smart quotes): STRING's
 // argument as Python 2's pickle writes it.

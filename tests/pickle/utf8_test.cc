@@ -5,7 +5,8 @@
 // 32-byte blocks; BINUNICODE checks with 'surrogatepass' (what pickle.py
 // writes), STRING under encoding='utf-8' strictly. And str → bytes through
 // _codecs.encode(str, 'latin1'), what protocols 0-2 make of every bytes
-// object, at every length and mix of one- and two-byte characters.
+// object, at every length and mix of one- and two-byte characters; and
+// str at protocol 0 (raw-unicode-escape) byte for byte as CPython writes it.
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -111,8 +112,13 @@ void append_utf8(std::string& out, unsigned cp) {
   } else if (cp < 0x800) {
     out += static_cast<char>(0xC0 | (cp >> 6));
     out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
+  } else if (cp < 0x10000) {
     out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
     out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
@@ -145,6 +151,58 @@ TEST_CASE("_codecs.encode(str, 'latin1') gives the bytes back at every length an
     size_t at = rng() % length;
     for (size_t k = 0; k < length; ++k) append_utf8(wide, k == at ? 0x100 + rng() % 0x1000 : static_cast<unsigned char>(bytes[k]));
     CHECK(loads(encode_pickle(wide)).kind() == Kind::Instance);
+  }
+}
+
+TEST_CASE("interop: str at protocol 0 is CPython's raw-unicode-escape, byte for byte", "[pickler][interop]") {
+  // Runs of Latin-1 go out in one step and the rest is escaped: mixes of
+  // ASCII, the five escaped bytes, U+0080..U+00FF, the BMP beyond, astral
+  // code points and lone surrogates, at random lengths.
+  std::mt19937 rng(11);
+  const unsigned escaped[] = {'\\', '\n', '\r', 0, 0x1a};
+  std::vector<std::string> texts;
+  for (int round = 0; round < 400; ++round) {
+    std::string utf8;
+    size_t length = rng() % 70;
+    for (size_t k = 0; k < length; ++k) {
+      unsigned kind = rng() % 8;
+      unsigned cp = kind < 3   ? 0x20 + rng() % 0x5F
+                    : kind == 3 ? escaped[rng() % 5]
+                    : kind < 6  ? 0x80 + rng() % 0x80
+                    : kind == 6 ? 0x100 + rng() % 0xFF00
+                                : 0x10000 + rng() % 0x100000;
+      append_utf8(utf8, cp);
+    }
+    texts.push_back(utf8);
+  }
+  std::string input;
+  for (const std::string& t : texts) input += le32(t.size()) + t;
+  const char* script = R"(
+import pickle, struct, sys
+data = sys.stdin.buffer.read()
+i = 0
+while i < len(data):
+    (n,) = struct.unpack_from('<I', data, i); i += 4
+    s = data[i:i + n].decode('utf-8', 'surrogatepass'); i += n
+    p = pickle.dumps(s, 0)
+    sys.stdout.buffer.write(struct.pack('<I', len(p)) + p)
+)";
+  auto result = testutil::run_python("", script, input);
+  if (!result) return;
+  REQUIRE(result->exit_code == 0);
+  size_t at = 0;
+  for (const std::string& t : texts) {
+    REQUIRE(at + 4 <= result->out.size());
+    uint32_t n = 0;
+    for (int k = 3; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(result->out[at + k]);
+    std::string cpython = result->out.substr(at + 4, n);
+    at += 4 + n;
+    Graph g;
+    Value v = g.str(t);
+    std::string ours = dumps(v, 0);
+    INFO("text " << testutil::to_hex(t));
+    CHECK(testutil::to_hex(ours) == testutil::to_hex(cpython));
+    CHECK(loads(ours).as_str() == t);
   }
 }
 
