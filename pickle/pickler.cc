@@ -390,9 +390,22 @@ void Pickler::Impl::save_bytes(std::string_view data, const Slot* obj) {
       save_empty_tuple();
     } else {
       save_global_named("_codecs", "encode");
-      std::string text = internal::latin1_to_utf8(data);
       save_helper_tuple(2, [&] {
-        save_helper_str(text);
+        if (!bin_ && data.size() >= 2) {
+          // Protocol 0's UNICODE is the text's Latin-1 with five bytes
+          // escaped: straight from the bytes, no UTF-8 between. Two or
+          // more characters are never a memoized singleton.
+          out_.opcode_boundary();
+          std::string line;
+          line.reserve(data.size() + 2);
+          line += op(Op::UNICODE);
+          internal::append_raw_unicode_escape_latin1(line, data);
+          line += '\n';
+          out_.put(line);
+          memoize_fresh();
+        } else {
+          save_helper_str(internal::latin1_to_utf8(data));
+        }
         save_interned_str("latin1");
       });
     }

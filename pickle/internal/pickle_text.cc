@@ -58,6 +58,18 @@ void append_raw_unicode_escape(std::string& out, std::string_view utf8) {
   }
 }
 
+void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1) {
+  size_t i = 0;
+  while (i < latin1.size()) {
+    size_t run = i;
+    while (run < latin1.size() && !needs_escape_below_256(static_cast<unsigned char>(latin1[run]))) ++run;
+    out.append(latin1.data() + i, run - i);
+    if (run == latin1.size()) break;
+    append_escape(out, static_cast<unsigned char>(latin1[run]));
+    i = run + 1;
+  }
+}
+
 std::string python2_str_repr(std::string_view bytes) {
   char quote = '\'';
   if (bytes.find('\'') != std::string_view::npos && bytes.find('"') == std::string_view::npos) quote = '"';

@@ -14,6 +14,8 @@ namespace shelf::pickle::internal {
 // NUL, '\n', '\r' and '\x1a', which become \u00XX like every code point up
 // to U+FFFF; beyond that \UXXXXXXXX. Hex digits are lower case.
 void append_raw_unicode_escape(std::string& out, std::string_view utf8);
+// The same for the text whose code points are the Latin-1 bytes `latin1`.
+void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1);
 
 // Python 2's repr() of a str (PyString_Repr with smart quotes): STRING's
 // argument as Python 2's pickle writes it.

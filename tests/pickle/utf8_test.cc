@@ -154,7 +154,7 @@ TEST_CASE("_codecs.encode(str, 'latin1') gives the bytes back at every length an
   }
 }
 
-TEST_CASE("interop: str at protocol 0 is CPython's raw-unicode-escape, byte for byte", "[pickler][interop]") {
+TEST_CASE("interop: str and bytes at protocol 0 are CPython's raw-unicode-escape, byte for byte", "[pickler][interop]") {
   // Runs of Latin-1 go out in one step and the rest is escaped: mixes of
   // ASCII, the five escaped bytes, U+0080..U+00FF, the BMP beyond, astral
   // code points and lone surrogates, at random lengths.
@@ -175,34 +175,46 @@ TEST_CASE("interop: str at protocol 0 is CPython's raw-unicode-escape, byte for 
     }
     texts.push_back(utf8);
   }
+  // Then bytes, which protocol 0 writes as _codecs.encode(their Latin-1
+  // text, 'latin1'): straight from the bytes.
+  const size_t first_bytes = texts.size();
+  for (int round = 0; round < 200; ++round) {
+    std::string data(rng() % 70, '\0');
+    for (char& c : data) c = static_cast<char>(rng() % 8 == 0 ? escaped[rng() % 5] : rng() % 256);
+    texts.push_back(data);
+  }
   std::string input;
-  for (const std::string& t : texts) input += le32(t.size()) + t;
+  for (size_t k = 0; k < texts.size(); ++k)
+    input += (k < first_bytes ? "s" : "b") + le32(texts[k].size()) + texts[k];
   const char* script = R"(
 import pickle, struct, sys
 data = sys.stdin.buffer.read()
 i = 0
 while i < len(data):
-    (n,) = struct.unpack_from('<I', data, i); i += 4
-    s = data[i:i + n].decode('utf-8', 'surrogatepass'); i += n
-    p = pickle.dumps(s, 0)
+    kind = data[i:i + 1]; (n,) = struct.unpack_from('<I', data, i + 1); i += 5
+    s = data[i:i + n]; i += n
+    p = pickle.dumps(s.decode('utf-8', 'surrogatepass') if kind == b's' else s, 0)
     sys.stdout.buffer.write(struct.pack('<I', len(p)) + p)
 )";
   auto result = testutil::run_python("", script, input);
   if (!result) return;
   REQUIRE(result->exit_code == 0);
   size_t at = 0;
-  for (const std::string& t : texts) {
+  for (size_t k = 0; k < texts.size(); ++k) {
+    const std::string& t = texts[k];
     REQUIRE(at + 4 <= result->out.size());
     uint32_t n = 0;
     for (int k = 3; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(result->out[at + k]);
     std::string cpython = result->out.substr(at + 4, n);
     at += 4 + n;
     Graph g;
-    Value v = g.str(t);
+    bool is_str = k < first_bytes;
+    Value v = is_str ? g.str(t) : g.bytes(t);
     std::string ours = dumps(v, 0);
-    INFO("text " << testutil::to_hex(t));
+    INFO((is_str ? "str " : "bytes ") << testutil::to_hex(t));
     CHECK(testutil::to_hex(ours) == testutil::to_hex(cpython));
-    CHECK(loads(ours).as_str() == t);
+    Value back = loads(ours);
+    CHECK((is_str ? back.as_str() : back.as_bytes()) == t);
   }
 }
 
