@@ -3,6 +3,9 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pickle/internal/utf8.h"
 
@@ -58,11 +61,31 @@ void append_raw_unicode_escape(std::string& out, std::string_view utf8) {
   }
 }
 
+// The index of the first byte of `latin1` from `i` on that needs an escape,
+// or its size: 16 bytes a step where SSE2 is (bytes need one 5 times in 256).
+size_t find_escape_below_256(std::string_view latin1, size_t i) {
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i carriage_return = _mm_set1_epi8('\r');
+  const __m128i substitute = _mm_set1_epi8(0x1a);
+  const __m128i nul = _mm_setzero_si128();
+  for (; i + 16 <= latin1.size(); i += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(latin1.data() + i));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmpeq_epi8(x, newline)),
+                               _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, carriage_return), _mm_cmpeq_epi8(x, substitute)),
+                                            _mm_cmpeq_epi8(x, nul)));
+    if (int mask = _mm_movemask_epi8(hit)) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  while (i < latin1.size() && !needs_escape_below_256(static_cast<unsigned char>(latin1[i]))) ++i;
+  return i;
+}
+
 void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1) {
   size_t i = 0;
   while (i < latin1.size()) {
-    size_t run = i;
-    while (run < latin1.size() && !needs_escape_below_256(static_cast<unsigned char>(latin1[run]))) ++run;
+    size_t run = find_escape_below_256(latin1, i);
     out.append(latin1.data() + i, run - i);
     if (run == latin1.size()) break;
     append_escape(out, static_cast<unsigned char>(latin1[run]));
