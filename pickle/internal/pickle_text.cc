@@ -29,24 +29,49 @@ constexpr bool needs_escape_below_256(uint32_t cp) {
   return cp == '\\' || cp == 0 || cp == '\n' || cp == '\r' || cp == 0x1a;
 }
 
-}  // namespace
-
-// Bytes that end a run of text written as its Latin-1 bytes: those that
-// need an escape, and the leads of code points from U+0100 on.
-constexpr std::array<bool, 256> kEndsLatin1Run = [] {
-  std::array<bool, 256> ends{};
-  for (uint32_t b = 0; b < 0x80; ++b) ends[b] = needs_escape_below_256(b);
-  for (uint32_t b = 0xC4; b < 0x100; ++b) ends[b] = true;
+// Where the run of text from text[i] that raw-unicode-escape writes as its
+// Latin-1 bytes ends: at a byte that needs an escape or, in UTF-8, at the
+// lead of a code point from U+0100 on (C4..FF). 16 bytes a step where
+// SSE2 is: in binary data a byte needs an escape 5 times in 256.
+constexpr uint8_t kEscaped = 1;
+constexpr uint8_t kWideLead = 2;
+constexpr std::array<uint8_t, 256> kRunEnd = [] {
+  std::array<uint8_t, 256> ends{};
+  for (uint32_t b = 0; b < 256; ++b) ends[b] = (needs_escape_below_256(b) ? kEscaped : 0) | (b >= 0xC4 ? kWideLead : 0);
   return ends;
 }();
+
+size_t find_latin1_run_end(std::string_view text, size_t i, bool utf8) {
+  const uint8_t ends = utf8 ? kEscaped | kWideLead : kEscaped;
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i carriage_return = _mm_set1_epi8('\r');
+  const __m128i substitute = _mm_set1_epi8(0x1a);
+  const __m128i nul = _mm_setzero_si128();
+  // In UTF-8: x >= C4, unsigned, as max(x, C4) == x.
+  const __m128i first_wide = _mm_set1_epi8(static_cast<char>(0xC4));
+  for (; i + 16 <= text.size(); i += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmpeq_epi8(x, newline)),
+                               _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, carriage_return), _mm_cmpeq_epi8(x, substitute)),
+                                            _mm_cmpeq_epi8(x, nul)));
+    if (utf8) hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(x, first_wide), x));
+    if (int mask = _mm_movemask_epi8(hit)) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  while (i < text.size() && !(kRunEnd[static_cast<unsigned char>(text[i])] & ends)) ++i;
+  return i;
+}
+
+}  // namespace
 
 void append_raw_unicode_escape(std::string& out, std::string_view utf8) {
   // Runs of code points below 256 that need no escape (all of a bytes
   // object's text, but for five byte values) go out as Latin-1 in one step.
   size_t i = 0;
   while (i < utf8.size()) {
-    size_t run = i;
-    while (run < utf8.size() && !kEndsLatin1Run[static_cast<unsigned char>(utf8[run])]) ++run;
+    size_t run = find_latin1_run_end(utf8, i, /*utf8=*/true);
     if (run > i) {
       size_t at = out.size();
       out.resize(at + (run - i));
@@ -61,31 +86,10 @@ void append_raw_unicode_escape(std::string& out, std::string_view utf8) {
   }
 }
 
-// The index of the first byte of `latin1` from `i` on that needs an escape,
-// or its size: 16 bytes a step where SSE2 is (bytes need one 5 times in 256).
-size_t find_escape_below_256(std::string_view latin1, size_t i) {
-#if defined(__SSE2__)
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i newline = _mm_set1_epi8('\n');
-  const __m128i carriage_return = _mm_set1_epi8('\r');
-  const __m128i substitute = _mm_set1_epi8(0x1a);
-  const __m128i nul = _mm_setzero_si128();
-  for (; i + 16 <= latin1.size(); i += 16) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(latin1.data() + i));
-    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmpeq_epi8(x, newline)),
-                               _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, carriage_return), _mm_cmpeq_epi8(x, substitute)),
-                                            _mm_cmpeq_epi8(x, nul)));
-    if (int mask = _mm_movemask_epi8(hit)) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-  }
-#endif
-  while (i < latin1.size() && !needs_escape_below_256(static_cast<unsigned char>(latin1[i]))) ++i;
-  return i;
-}
-
 void append_raw_unicode_escape_latin1(std::string& out, std::string_view latin1) {
   size_t i = 0;
   while (i < latin1.size()) {
-    size_t run = find_escape_below_256(latin1, i);
+    size_t run = find_latin1_run_end(latin1, i, /*utf8=*/false);
     out.append(latin1.data() + i, run - i);
     if (run == latin1.size()) break;
     append_escape(out, static_cast<unsigned char>(latin1[run]));
