@@ -276,6 +276,15 @@ Slot Machine::run_one() {
 // Hot builders
 
 Slot Machine::text(Kind kind, std::string_view data) {
+  if (data.size() >= kBorrowMin && !borrowable_.empty()) [[unlikely]] {
+    auto at = reinterpret_cast<uintptr_t>(data.data());
+    auto begin = reinterpret_cast<uintptr_t>(borrowable_.data());
+    if (at >= begin && at - begin <= borrowable_.size() - data.size()) {
+      if (borrow_owner_) arena_->hold(std::move(borrow_owner_));
+      charge(sizeof(TextNode));
+      return node_slot(arena_->make<TextNode>(kind, data));
+    }
+  }
   charge(sizeof(TextNode) + data.size());
   std::string_view copy = arena_->copy_bytes(data);
   return node_slot(arena_->make<TextNode>(kind, copy));
@@ -538,6 +547,13 @@ Value loads(std::string_view data, const UnpicklerOptions& options) {
   // The machine of an Unpickler, on the stack: nothing outlives the call.
   MemorySource source(data);
   internal::Machine machine(source, options);
+  return machine.load();
+}
+
+Value loads_borrowing(std::string_view data, std::shared_ptr<const void> owner, const UnpicklerOptions& options) {
+  MemorySource source(data);
+  internal::Machine machine(source, options);
+  if (owner) machine.borrow(data, std::move(owner));
   return machine.load();
 }
 

@@ -120,6 +120,8 @@ void block_free(void* p, size_t bytes) noexcept {
   ::operator delete(p);
 }
 
+void Arena::hold(std::shared_ptr<const void> owner) { make<HeldNode>(std::move(owner)); }
+
 Arena::~Arena() {
   for (OwnedLink* link = owned_; link != nullptr; link = link->next) {
     auto* node = reinterpret_cast<Node*>(link + 1);
@@ -130,6 +132,7 @@ Arena::~Arena() {
       case Kind::Set:
       case Kind::FrozenSet: static_cast<HashNode*>(node)->~HashNode(); break;
       case Kind::Instance: static_cast<InstanceNode*>(node)->~InstanceNode(); break;
+      case Kind::None: static_cast<internal::HeldNode*>(node)->~HeldNode(); break;
       default: break;
     }
   }

@@ -91,6 +91,10 @@ class Arena {
     }
   }
 
+  // Keeps `owner` alive as long as the arena: what nodes pointing into
+  // memory the arena does not own (a borrowed input) rely on.
+  void hold(std::shared_ptr<const void> owner);  // value.cc: a HeldNode
+
   // Intrusive reference count, shared by Graph and Value handles.
   void ref() { ++refs_; }
   void unref() {

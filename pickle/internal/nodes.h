@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -39,6 +40,14 @@ struct ComplexNode : Node {
 struct TextNode : Node {
   TextNode(Kind k, std::string_view d) : Node(k), data(d) {}
   std::string_view data;
+};
+
+// Not a value: an owned node of the arena whose destructor lets go of
+// what borrowed payloads point into (Arena::hold). Kind::None, never the
+// kind of a value's node, tells the arena's destructor what it is.
+struct HeldNode : Node {
+  explicit HeldNode(std::shared_ptr<const void> o) : Node(Kind::None), owner(std::move(o)) {}
+  std::shared_ptr<const void> owner;
 };
 
 struct TupleNode : Node {

@@ -211,6 +211,13 @@ class Machine {
 
   Value load();
   NoloadResult noload();
+  // str and bytes payloads of kBorrowMin bytes and more that lie in `input`
+  // point into it rather than being copied; the graph holds `owner`.
+  void borrow(std::string_view input, std::shared_ptr<const void> owner) {
+    borrowable_ = input;
+    borrow_owner_ = std::move(owner);
+  }
+  static constexpr size_t kBorrowMin = 1024;
   Graph graph() const { return graph_; }
   size_t position() const { return position_; }
 
@@ -289,6 +296,8 @@ class Machine {
   const UnpicklerOptions& options_;
   Graph graph_;
   Arena* arena_;
+  std::string_view borrowable_;
+  std::shared_ptr<const void> borrow_owner_;  // moved into the arena at the first borrow
   FramedReader reader_;
   bool memory_;  // the source is contiguous memory, parsed in place
 

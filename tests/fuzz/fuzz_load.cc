@@ -1,5 +1,6 @@
 // tests/fuzz/fuzz_load.cc: every input loaded under each find_global policy,
-// from memory and from a stream, and walked by noload() (see fuzz_load.h).
+// from memory and from a stream, borrowed by loads_borrowing(), and walked
+// by noload() (see fuzz_load.h).
 // One target rather than one per policy: the policies share nearly all
 // code, so a single corpus covers them at a fraction of the fuzzing time.
 #include "tests/fuzz/fuzz_load.h"
@@ -11,6 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::fuzz_load(input, pickle::FindGlobal::inert_all(), fuzz::Strictness::kNone);
   fuzz::fuzz_load(input, pickle::FindGlobal::data_only(), fuzz::Strictness::kDataOnly);
   fuzz::fuzz_load(input, pickle::FindGlobal::refuse_all(), fuzz::Strictness::kRefuseAll);
+  fuzz::fuzz_borrowing(input);
   fuzz::fuzz_noload(input);
   return 0;
 }

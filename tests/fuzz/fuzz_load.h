@@ -9,6 +9,7 @@
 // input read so far on a stream), so kLimitExceeded is exempt.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -116,6 +117,27 @@ inline void fuzz_load(std::string_view data, pickle::FindGlobalPolicy policy, St
       SHELF_FUZZ_CHECK(memory.error->opcode() == stream.error->opcode(), both());
     }
   });
+}
+
+// loads_borrowing() loads what loads() loads, and its value stays whole
+// once the caller has let go of the input (the graph holds it).
+inline void fuzz_borrowing(std::string_view data) {
+  pickle::UnpicklerOptions options = load_options(data, pickle::FindGlobal::build_data());
+  LoadOutcome copied = load_from_memory(data, options);
+  LoadOutcome borrowed;
+  {
+    auto input = std::make_shared<const std::string>(data);
+    try {
+      borrowed.value = pickle::loads_borrowing(*input, input, options);
+    } catch (const pickle::UnpicklingError& e) {
+      borrowed.error = e;
+    }
+  }
+  auto both = [&] { return "loads: " + describe(copied) + "\nloads_borrowing: " + describe(borrowed); };
+  SHELF_FUZZ_CHECK(copied.value.has_value() == borrowed.value.has_value(), both());
+  if (!copied.value) return;
+  exercise_value(*borrowed.value);
+  SHELF_FUZZ_CHECK(same_value(*copied.value, *borrowed.value), both());
 }
 
 struct NoloadOutcome {

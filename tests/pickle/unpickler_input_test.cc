@@ -5,12 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <unistd.h>
 #include <vector>
 
+#include "pickle/pickler.h"
 #include "tests/pickle/unpickler_testing.h"
 
 namespace shelf::pickle {
@@ -384,6 +386,46 @@ for line in sys.stdin:
     print(h, repr(pickle.loads(bytes.fromhex(h), encoding='latin1')))
 )PY";
   check_against_python("", py3, StringEncoding::kLatin1, made->out);
+}
+
+TEST_CASE("loads_borrowing points large payloads into the input and keeps it alive", "[unpickler]") {
+  // A list of a 4 KiB bytes, a 2 KiB str (framed, protocol 4), a short str,
+  // and the 4 KiB bytes again by memo.
+  Graph g;
+  std::string big(4096, '\x7f');
+  big[0] = '\x00';
+  std::string text(2048, 'x');
+  Value list = g.list({g.bytes(big), g.str(text), "short"});
+  list.append(list[0]);
+  std::weak_ptr<const std::string> watch;
+  Value loaded;
+  {
+    auto input = std::make_shared<const std::string>(dumps(list, 4));
+    watch = input;
+    loaded = loads_borrowing(*input, input);
+    const char* begin = input->data();
+    const char* end = begin + input->size();
+    auto inside = [&](std::string_view v) { return v.data() >= begin && v.data() + v.size() <= end; };
+    CHECK(inside(loaded[0].as_bytes()));
+    CHECK(inside(loaded[1].as_str()));
+    CHECK_FALSE(inside(loaded[2].as_str()));  // below 1 KiB: copied
+    CHECK(loaded[3].is(loaded[0]));
+  }
+  // The caller's handle is gone: the graph holds the input.
+  REQUIRE_FALSE(watch.expired());
+  CHECK(strictly_equal(loaded, list));
+  Graph other;
+  Value copy = other.adopt(loaded);
+  loaded = Value();
+  CHECK(watch.expired());  // adopt copied the payloads
+  CHECK(copy[0].as_bytes() == big);
+  CHECK(copy[1].as_str() == text);
+  // Payloads not in the input as they load (protocol 0: escaped text) are
+  // copied; a null owner borrows nothing.
+  std::string p0 = dumps(list, 0);
+  CHECK(strictly_equal(loads_borrowing(p0, nullptr), list));
+  auto input = std::make_shared<const std::string>(p0);
+  CHECK(strictly_equal(loads_borrowing(*input, input), list));
 }
 
 }  // namespace shelf::pickle
