@@ -27,9 +27,9 @@ void decode(benchmark::State& state, const Dataset* d) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * d->items));
 }
 
-// The same through loads_borrowing: payloads of 1 KiB and more point into
-// the input, which the dataset's shared_ptr keeps (no copy of a MiB of
-// bytes at protocols 3 and up).
+// The same through loads_borrowing: str and bytes payloads point into the
+// input, which the dataset's shared_ptr keeps (no copy of a MiB of bytes
+// at protocols 3 and up, none of any string's text).
 void decode_borrowed(benchmark::State& state, const Dataset* d) {
   auto input = std::make_shared<const std::string>(d->bytes);
   for (auto _ : state) {

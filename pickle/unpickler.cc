@@ -276,10 +276,11 @@ Slot Machine::run_one() {
 // Hot builders
 
 Slot Machine::text(Kind kind, std::string_view data) {
-  if (data.size() >= kBorrowMin && !borrowable_.empty()) [[unlikely]] {
+  if (!borrowable_.empty()) {
     auto at = reinterpret_cast<uintptr_t>(data.data());
     auto begin = reinterpret_cast<uintptr_t>(borrowable_.data());
-    if (at >= begin && at - begin <= borrowable_.size() - data.size()) {
+    if (!data.empty() && data.size() <= borrowable_.size() && at >= begin &&
+        at - begin <= borrowable_.size() - data.size()) {
       if (borrow_owner_) arena_->hold(std::move(borrow_owner_));
       charge(sizeof(TextNode));
       return node_slot(arena_->make<TextNode>(kind, data));

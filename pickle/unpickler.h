@@ -96,10 +96,13 @@ class Unpickler {
 // One pickle from memory; bytes after STOP are ignored, as pickle.loads does.
 Value loads(std::string_view data, const UnpicklerOptions& options = {});
 
-// loads() without copying large payloads: str and bytes of 1 KiB and more
-// point into `data` instead, and the loaded graph holds `owner` (what keeps
+// loads() without copying payloads: str and bytes that lie in `data` as
+// they are read (BINUNICODE, BINBYTES and the like; not escaped or decoded
+// text) point into it, and the loaded graph holds `owner` (what keeps
 // `data` alive, e.g. the shared_ptr<const std::string> it lives in) until
-// its last Graph or Value is gone. `data` must not change meanwhile.
+// its last Graph or Value is gone. `data` must not change meanwhile. No
+// copy of a large bytes object, and no second copy of the text of many
+// strings; in exchange the whole input lives as long as the graph.
 // Graph::adopt copies such payloads into the adopting graph. A null owner
 // borrows nothing: a plain loads().
 Value loads_borrowing(std::string_view data, std::shared_ptr<const void> owner, const UnpicklerOptions& options = {});

@@ -205,6 +205,7 @@ def memory(paths, args):
         big = os.path.join(paths['data'], fname)
         entry = {'file': fname, 'desc': desc, 'size': os.path.getsize(big)}
         cmds = {'shelf': [paths['shelf_load_file'], big],
+                'shelf_borrowing': [paths['shelf_load_file'], '--borrow', big],
                 'py_debian': [DEBIAN_PY, '-c', 'import pickle,sys; d=open(sys.argv[1],"rb").read(); o=pickle.loads(d)',
                               big]}
         for name, cmd in cmds.items():
@@ -243,8 +244,8 @@ def build_table(m, datasets):
                 if op == 'decode' and name == 'bytes_1mib' and proto >= 4 and 'memcpy/1MiB' in shelf:
                     cells['floor'] = shelf['memcpy/1MiB']['cpu'] / s['cpu']
                 note = ' (!)' if s.get('label') else ''
-                # loads_borrowing only changes datasets with payloads of 1 KiB
-                # and more: its row is shown where it is 20% faster or more.
+                # loads_borrowing matters where payloads are large: its row is
+                # shown where it is 20% faster or more than loads.
                 plain = shelf.get('decode/%s/p%d' % (name, proto))
                 if op != 'decode_borrowed' or (plain and plain['cpu'] / s['cpu'] >= 1.2):
                     rows.append(('%s %s p%d%s' % (op, name, proto, note), s['cpu'], cells))
@@ -336,9 +337,12 @@ def targets(m, rows, summary, mem):
         out.append(('store ≥ 20× Python shelve on every workload',
                     'lowest %s (%s, %s)' % (fmt_ratio(lo[0]), lo[1], lo[2]), lo[0] >= 20))
     for e in mem or []:
-        r = e['shelf']['peak_rss'] / e['size']
-        out.append(('decoding a 100 MB pickle peaks ≤ 2.5× its size in RSS (%s)' % e['file'],
-                    '%.2f× (%.0f MB for %.0f MB)' % (r, e['shelf']['peak_rss'] / 1e6, e['size'] / 1e6), r <= 2.5))
+        for name, how in (('shelf', 'loads'), ('shelf_borrowing', 'loads_borrowing')):
+            if name not in e:
+                continue
+            r = e[name]['peak_rss'] / e['size']
+            out.append(('decoding a 100 MB pickle peaks ≤ 2.5× its size in RSS (%s, %s)' % (e['file'], how),
+                        '%.2f× (%.0f MB for %.0f MB)' % (r, e[name]['peak_rss'] / 1e6, e['size'] / 1e6), r <= 2.5))
     if 'pickler/reuse' in shelf and 'pickler/fresh' in shelf:
         r = shelf['pickler/fresh']['cpu'] / shelf['pickler/reuse']['cpu']
         out.append(('a reused Pickler is faster than a fresh one per dump (small records)',
@@ -511,7 +515,8 @@ def generated_section(m, rows, summary, mem, args, started, elapsed, mach):
         s.append('| pickle | decoder | peak RSS | ÷ pickle size | tool |')
         s.append('|---|---|---|---|---|')
         for e in mem:
-            for name, label in (('shelf', 'shelf'), ('py_debian', 'CPython 3.11 `pickle.loads`')):
+            for name, label in (('shelf', 'shelf `loads`'), ('shelf_borrowing', 'shelf `loads_borrowing`'),
+                                ('py_debian', 'CPython 3.11 `pickle.loads`')):
                 if name in e:
                     s.append('| `%s` (%.1f MB: %s) | %s | %.1f MB | %.2f× | `%s` |' % (
                         e['file'], e['size'] / 1e6, e['desc'], label, e[name]['peak_rss'] / 1e6,

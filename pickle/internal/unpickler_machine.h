@@ -211,13 +211,12 @@ class Machine {
 
   Value load();
   NoloadResult noload();
-  // str and bytes payloads of kBorrowMin bytes and more that lie in `input`
-  // point into it rather than being copied; the graph holds `owner`.
+  // str and bytes payloads that lie in `input` point into it rather than
+  // being copied; the graph holds `owner` from the first one on.
   void borrow(std::string_view input, std::shared_ptr<const void> owner) {
     borrowable_ = input;
     borrow_owner_ = std::move(owner);
   }
-  static constexpr size_t kBorrowMin = 1024;
   Graph graph() const { return graph_; }
   size_t position() const { return position_; }
 
