@@ -426,6 +426,13 @@ TEST_CASE("loads_borrowing points payloads into the input and keeps it alive", "
   CHECK(strictly_equal(loads_borrowing(p0, nullptr), list));
   auto input = std::make_shared<const std::string>(p0);
   CHECK(strictly_equal(loads_borrowing(*input, input), list));
+  // Decoded text longer than the whole input (found by fuzz_load: the
+  // bounds check underflowed and borrowed the decoder's scratch).
+  auto latin1 = std::make_shared<const std::string>("V" + std::string(600, '\xe9') + "\n.");
+  std::string e_acute;
+  for (int k = 0; k < 600; ++k) e_acute += "\xc3\xa9";
+  Value decoded = loads_borrowing(*latin1, latin1);
+  CHECK(decoded.as_str() == e_acute);
 }
 
 }  // namespace shelf::pickle
