@@ -1,4 +1,5 @@
 // docs/pickle.md, "Pickling and unpickling": the examples, compiled and run.
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -89,6 +90,23 @@ TEST_CASE("docs example: files and streams", "[docs]") {
   // [/doc:iostream]
   CHECK(a == "'one'");
   CHECK(b == "'two'");
+}
+
+TEST_CASE("docs example: loads_borrowing", "[docs]") {
+  // [doc:borrowing]
+  using namespace shelf::pickle;
+
+  Graph g;
+  auto input = std::make_shared<const std::string>(dumps(g.bytes(std::string(1 << 20, 'x'))));
+  Value blob = loads_borrowing(*input, input);  // no copy of the MiB
+  const char* at = blob.as_bytes().data();
+  bool in_input = at > input->data() && at < input->data() + input->size();  // true
+  input.reset();                       // the graph holds the input: blob stays whole
+  size_t n = blob.as_bytes().size();  // 1048576
+  // [/doc:borrowing]
+  CHECK(in_input);
+  CHECK(n == 1048576);
+  CHECK(blob.as_bytes() == std::string(1 << 20, 'x'));
 }
 
 }  // namespace
