@@ -154,17 +154,8 @@ void Pickler::Impl::save_str(const Slot& s) {
   node->memo_mark = memo_count_;
   uint32_t index = memo_count_++;
   // SHORT_BINUNICODE (4+) or BINUNICODE, the text, the PUT.
-  char* p = out_.room(5 + n + kMaxBinaryPut);
-  size_t header;
-  if (proto_ >= 4) {
-    p[0] = op(Op::SHORT_BINUNICODE);
-    p[1] = static_cast<char>(n);
-    header = 2;
-  } else {
-    p[0] = op(Op::BINUNICODE);
-    put_le(p + 1, n, 4);
-    header = 5;
-  }
+  char* p = out_.room(kMaxStrHeader + n + kMaxBinaryPut);
+  size_t header = put_str_header(p, n);
   PickleOutput::copy_short(p + header, data.data(), n);
   out_.advance(header + n + put_binary_put(p + header + n, index));
 }
@@ -326,30 +317,24 @@ void Pickler::Impl::save_bigint(std::string_view le) {
 }
 
 void Pickler::Impl::save_str_data(std::string_view utf8) {
-  if (!bin_) {
-    std::string text;
-    text.reserve(utf8.size() + 2);
-    text += op(Op::UNICODE);
-    internal::append_raw_unicode_escape(text, utf8);
-    text += '\n';
-    return out_.put(text);
+  if (!bin_) return put_unicode_line(utf8, /*latin1=*/false);
+  if (utf8.size() > 0xFFFFFFFFu && proto_ < 4)
+    fail("serializing a string larger than 4 GiB requires pickle protocol 4 or higher");
+  char header[kMaxStrHeader];
+  out_.put_with_payload(header, put_str_header(header, utf8.size()), utf8);
+}
+
+void Pickler::Impl::put_unicode_line(std::string_view text, bool latin1) {
+  std::string line;
+  line.reserve(text.size() + 2);
+  line += op(Op::UNICODE);
+  if (latin1) {
+    internal::append_raw_unicode_escape_latin1(line, text);
+  } else {
+    internal::append_raw_unicode_escape(line, text);
   }
-  char header[9];
-  size_t n = utf8.size();
-  if (n <= 0xFF && proto_ >= 4) {
-    header[0] = op(Op::SHORT_BINUNICODE);
-    header[1] = static_cast<char>(n);
-    return out_.put_with_payload(header, 2, utf8);
-  }
-  if (n <= 0xFFFFFFFFu) {
-    header[0] = op(Op::BINUNICODE);
-    put_le(header + 1, n, 4);
-    return out_.put_with_payload(header, 5, utf8);
-  }
-  if (proto_ < 4) fail("serializing a string larger than 4 GiB requires pickle protocol 4 or higher");
-  header[0] = op(Op::BINUNICODE8);
-  put_le(header + 1, n, 8);
-  out_.put_with_payload(header, 9, utf8);
+  line += '\n';
+  out_.put(line);
 }
 
 void Pickler::Impl::save_helper_str(std::string_view utf8) {
@@ -396,12 +381,7 @@ void Pickler::Impl::save_bytes(std::string_view data, const Slot* obj) {
           // escaped: straight from the bytes, no UTF-8 between. Two or
           // more characters are never a memoized singleton.
           out_.opcode_boundary();
-          std::string line;
-          line.reserve(data.size() + 2);
-          line += op(Op::UNICODE);
-          internal::append_raw_unicode_escape_latin1(line, data);
-          line += '\n';
-          out_.put(line);
+          put_unicode_line(data, /*latin1=*/true);
           memoize_fresh();
         } else {
           save_helper_str(internal::latin1_to_utf8(data));

@@ -134,7 +134,7 @@ void Machine::dict() {
   }
   charge(sizeof(HashNode) + items.size() / 2 * kEntryBytes);
   auto* h = arena_->make<HashNode>(Kind::Dict);
-  h->table.insert_all(items.data(), items.size() / 2, 2, [this](const Slot& key) { return hash_key(key); });
+  insert_items(h->table, items, 2);
   stack_.push(node_slot(h));
 }
 
@@ -146,7 +146,7 @@ void Machine::frozenset() {
   }
   charge(sizeof(HashNode) + items.size() * kEntryBytes);
   auto* h = arena_->make<HashNode>(Kind::FrozenSet);
-  h->table.insert_all(items.data(), items.size(), 1, [this](const Slot& key) { return hash_key(key); });
+  insert_items(h->table, items, 1);
   stack_.push(node_slot(h));
 }
 
@@ -205,7 +205,7 @@ void Machine::setitems() {
   if (target.kind == Kind::Dict) {
     charge(items.size() / 2 * kEntryBytes);
     HashTable& table = static_cast<HashNode*>(target.node)->table;
-    table.insert_all(items.data(), items.size() / 2, 2, [this](const Slot& key) { return hash_key(key); });
+    insert_items(table, items, 2);
   } else if (target.kind == Kind::Instance) {
     charge(items.size() * sizeof(Slot));
     auto& dst = static_cast<InstanceNode*>(target.node)->dict_items;
@@ -223,7 +223,7 @@ void Machine::additems() {
     fail(UnpicklingReason::kBadValue, "'" + type_name(target) + "' object has no attribute 'add'");
   charge(items.size() * kEntryBytes);
   HashTable& table = static_cast<HashNode*>(target.node)->table;
-  table.insert_all(items.data(), items.size(), 1, [this](const Slot& key) { return hash_key(key); });
+  insert_items(table, items, 1);
 }
 
 // ---------------------------------------------------------------------------

@@ -81,7 +81,7 @@ class PickleOutput {
     if (payload.size() >= kFrameSizeTarget) [[unlikely]]
       return put_large_payload(header, header_size, payload);
     char* p = room(header_size + payload.size());
-    std::memcpy(p, header, header_size);
+    copy_short(p, header, header_size);  // no library call when the size is not a constant
     copy_short(p + header_size, payload.data(), payload.size());
     len_ += header_size + payload.size();
   }

@@ -486,16 +486,7 @@ class Pickler::Impl {
   void save_int(int64_t v) {
     if (v >= INT32_MIN && v <= INT32_MAX) {
       if (!bin_) return emit_decimal_line(op(Op::INT), v);
-      if (v >= 0 && v <= 0xFF) return out_.put2(op(Op::BININT1), static_cast<char>(v));
-      char* p = out_.room(5);
-      if (v >= 0 && v <= 0xFFFF) {
-        p[0] = op(Op::BININT2);
-        put_le(p + 1, static_cast<uint64_t>(v), 2);
-        return out_.advance(3);
-      }
-      p[0] = op(Op::BININT);
-      put_le(p + 1, static_cast<uint64_t>(v), 4);
-      return out_.advance(5);
+      return out_.advance(put_binary_int32(out_.room(5), v));
     }
     if (proto_ >= 2) {
       char* p = out_.room(10);
@@ -519,12 +510,14 @@ class Pickler::Impl {
   static constexpr size_t kMaxRunScalar = 9;
   // save_float or save_int of a binary protocol at `p`; returns the size.
   static size_t put_run_scalar(char* p, const Slot& s) {
-    if (s.kind == Kind::Float) {
-      p[0] = op(Op::BINFLOAT);
-      put_double_be(p + 1, s.f);
-      return 9;
-    }
+    if (s.kind == Kind::Float) return put_binary_float(p, s.f);
     return put_binary_int32(p, s.i);
+  }
+  // save_float at a binary protocol, at `p`; returns its size.
+  static size_t put_binary_float(char* p, double d) {
+    p[0] = op(Op::BINFLOAT);
+    put_double_be(p + 1, d);
+    return 9;
   }
   // save_int of an int32 at a binary protocol, at `p`; returns its size.
   static size_t put_binary_int32(char* p, int64_t v) {
@@ -550,10 +543,7 @@ class Pickler::Impl {
       out_.put(text);
       return out_.put('\n');
     }
-    char* p = out_.room(9);
-    p[0] = op(Op::BINFLOAT);
-    put_double_be(p + 1, d);
-    out_.advance(9);
+    out_.advance(put_binary_float(out_.room(9), d));
   }
 
   // --- str and bytes -------------------------------------------------------
@@ -562,6 +552,26 @@ class Pickler::Impl {
   void save_str(const Slot& s);
   // The opcodes of a str, without its memo entry (_pickle.c save_unicode).
   void save_str_data(std::string_view utf8);
+  // Protocol 0's UNICODE line of `text` (UTF-8, or Latin-1 bytes).
+  void put_unicode_line(std::string_view text, bool latin1);
+  // The opcode and length of a binary str of `n` bytes at `p`
+  // (SHORT_BINUNICODE, BINUNICODE or BINUNICODE8); returns their size.
+  static constexpr size_t kMaxStrHeader = 9;
+  size_t put_str_header(char* p, size_t n) const {
+    if (n <= 0xFF && proto_ >= 4) {
+      p[0] = op(Op::SHORT_BINUNICODE);
+      p[1] = static_cast<char>(n);
+      return 2;
+    }
+    if (n <= 0xFFFFFFFFu) {
+      p[0] = op(Op::BINUNICODE);
+      put_le(p + 1, n, 4);
+      return 5;
+    }
+    p[0] = op(Op::BINUNICODE8);
+    put_le(p + 1, n, 8);
+    return 9;
+  }
   // A str CPython creates on the way (the latin-1 text inside bytes' reduce
   // at protocols < 3): a fresh object, unless it is a singleton.
   void save_helper_str(std::string_view utf8);

@@ -253,6 +253,11 @@ class Machine {
     if (key.kind == Kind::Int && !key.is_big) return static_cast<uint64_t>(python_hash_int64(key.i));
     return key_hash(key);
   }
+  // Inserts the keys (stride 1: set members) or key/value pairs (stride 2)
+  // of a MARK's items into `table`: DICT, SETITEMS, FROZENSET, ADDITEMS.
+  void insert_items(HashTable& table, std::span<const Slot> items, size_t stride) {
+    table.insert_all(items.data(), items.size() / stride, stride, [this](const Slot& key) { return hash_key(key); });
+  }
 
   // Builders (hot: inline in unpickler.cc).
   Slot text(Kind kind, std::string_view data);
